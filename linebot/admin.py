@@ -1,0 +1,91 @@
+from django import forms
+from django.contrib import admin
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .models import Channel
+
+
+class SecretInput(forms.PasswordInput):
+    """A secret is typed in, never shown back: the page source must not carry it."""
+
+    def __init__(self, attrs=None):
+        super().__init__(
+            attrs={"autocomplete": "new-password", **(attrs or {})}, render_value=False
+        )
+
+
+class ChannelAdminForm(forms.ModelForm):
+    SECRET_FIELDS = ("channel_secret", "access_token")
+
+    class Meta:
+        model = Channel
+        fields = (
+            "name",
+            "is_active",
+            "platform",
+            "channel_id",
+            "channel_secret",
+            "access_token",
+            "bot_basic_id",
+            "bot_user_id",
+        )
+        widgets = {"channel_secret": SecretInput(), "access_token": SecretInput()}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            for name in self.SECRET_FIELDS:
+                self.fields[name].required = False
+                self.fields[name].help_text = _("Leave empty to keep the current value.")
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk:
+            for name in self.SECRET_FIELDS:
+                if not cleaned.get(name):
+                    # Keep the stored value; the model's own validation still runs on save.
+                    cleaned[name] = getattr(Channel.objects.get(pk=self.instance.pk), name)
+                    setattr(self.instance, name, cleaned[name])
+        return cleaned
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelAdminForm
+    list_display = ("name", "channel_id", "bot_basic_id", "platform", "is_active", "updated_at")
+    list_filter = ("platform", "is_active")
+    search_fields = ("name", "channel_id", "bot_basic_id")
+    readonly_fields = ("webhook_url_copy", "created_at", "updated_at")
+    fieldsets = (
+        (None, {"fields": ("name", "is_active", "platform")}),
+        (
+            _("Messaging API"),
+            {
+                "fields": (
+                    "channel_id",
+                    "channel_secret",
+                    "access_token",
+                    "bot_basic_id",
+                    "bot_user_id",
+                )
+            },
+        ),
+        (_("Webhook"), {"fields": ("webhook_url_copy",)}),
+        (_("History"), {"fields": ("created_at", "updated_at")}),
+    )
+
+    @admin.display(description=_("webhook URL"))
+    def webhook_url_copy(self, obj):
+        if not obj.pk:
+            return _("Shown once the channel is saved.")
+        return format_html(
+            '<input type="text" readonly value="{url}" size="70" id="webhook-url" '
+            'onclick="this.select()"> '
+            '<button type="button" class="button" '
+            "onclick=\"navigator.clipboard.writeText(document.getElementById('webhook-url').value)\">"
+            '{label}</button><div class="help">{help}</div>',
+            url=obj.webhook_url,
+            label=_("Copy"),
+            help=_("Paste this into the LINE Developers console as the channel's webhook URL."),
+        )
