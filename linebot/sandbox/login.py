@@ -1,0 +1,3 @@
+"""LINE Login emulation (filled in below)."""
+
+ROUTES: list = []

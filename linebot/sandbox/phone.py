@@ -1,0 +1,3 @@
+"""Phone pages."""
+
+ROUTES: list = []
