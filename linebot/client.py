@@ -23,10 +23,12 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import requests
 import urllib3.exceptions
 from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError
 
 from . import endpoints as ep
 from .endpoints import Endpoint, Host, RetryPolicy
@@ -562,7 +564,7 @@ class LineClient:
                     stream=stream,
                 )
             except requests.RequestException as exc:
-                error = _transport_error(exc, endpoint)
+                error = _transport_error(exc, endpoint, url=url, timeout=self.timeout)
                 if attempt < self.max_retries and _may_retry_transport(endpoint, exc):
                     self._wait(attempt=attempt, endpoint=endpoint, error=error)
                     attempt += 1
@@ -613,8 +615,13 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return isinstance(reason, urllib3.exceptions.NewConnectionError)
 
 
+def _broken(exc: requests.RequestException) -> bool:
+    """A transport failure without an answer: worth another attempt where repeating is safe."""
+    return isinstance(exc, requests.ConnectionError | requests.Timeout | ChunkedEncodingError)
+
+
 def _may_retry_transport(endpoint: Endpoint, exc: requests.RequestException) -> bool:
-    if not isinstance(exc, requests.ConnectionError | requests.Timeout):
+    if not _broken(exc):
         return False
     return endpoint.retry is not RetryPolicy.CONNECT_ONLY or _never_sent(exc)
 
@@ -627,13 +634,30 @@ def _may_retry_status(endpoint: Endpoint, error: LineApiError) -> bool:
     return isinstance(error, LineServerError)
 
 
-def _transport_error(exc: requests.RequestException, endpoint: Endpoint) -> LineTransportError:
-    # The exception text names host and path; it never contains headers, so no token leaks.
+def _transport_error(
+    exc: requests.RequestException, endpoint: Endpoint, *, url: str, timeout: float
+) -> LineTransportError:
+    """The error for a call that got no answer, worded without the URL's path.
+
+    requests' own messages quote the full URL, whose path can hold a user id: only the host
+    and the endpoint's template are named here.
+    """
+    host = urlsplit(url).netloc
+    if isinstance(exc, requests.ConnectTimeout):
+        return LineTimeout(f"connecting to {host} took over {timeout} s", endpoint=endpoint.path)
     if isinstance(exc, requests.Timeout):
-        return LineTimeout(f"timed out: {type(exc).__name__}", endpoint=endpoint.path)
-    if isinstance(exc, requests.ConnectionError):
-        return LineConnectionError(f"connection failed: {exc}", endpoint=endpoint.path)
-    return LineTransportError(f"request failed: {exc}", endpoint=endpoint.path)
+        return LineTimeout(f"{host} did not answer within {timeout} s", endpoint=endpoint.path)
+    if _never_sent(exc):
+        return LineConnectionError(f"could not connect to {host}", endpoint=endpoint.path)
+    if _broken(exc):
+        cause = exc.args[0] if exc.args else exc
+        cause = getattr(cause, "reason", None) or cause
+        return LineConnectionError(
+            f"connection to {host} broke: {type(cause).__name__}", endpoint=endpoint.path
+        )
+    return LineTransportError(
+        f"request to {host} failed: {type(exc).__name__}", endpoint=endpoint.path
+    )
 
 
 def _api_error(response: requests.Response, endpoint: Endpoint) -> LineApiError:

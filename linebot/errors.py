@@ -65,6 +65,11 @@ class LineApiError(Exception):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({str(self)!r})"
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # Celery and multiprocessing pickle exceptions; the default rebuilds them from
+        # ``args`` alone, which does not fit this constructor.
+        return (_restore, (type(self), self.__dict__))
+
 
 class LineBadRequest(LineApiError):
     """400: LINE rejected the request itself (invalid body, bad parameter, expired token)."""
@@ -116,6 +121,13 @@ class LineConnectionError(LineTransportError):
 
 class LineTimeout(LineTransportError):
     """Connecting or waiting for the answer took longer than the client's timeout."""
+
+
+def _restore(cls: type[LineApiError], state: dict[str, object]) -> LineApiError:
+    error = cls.__new__(cls)
+    error.__dict__.update(state)
+    error.args = (state["message"],)
+    return error
 
 
 _BY_STATUS: dict[int, type[LineApiError]] = {

@@ -6,7 +6,11 @@ session: the client is not mocked, only the network is replaced by answers shape
 
 import datetime as dt
 import json
+import os
+import pickle
 import re
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable
 from http import HTTPStatus
@@ -29,12 +33,13 @@ from linebot.errors import (
     LineRateLimited,
     LineRequestTooLarge,
     LineServerError,
+    LineTimeout,
     LineUnauthorized,
 )
 from linebot.models import Channel
 from linebot.types import Ack, Content, SendResult
 
-from .openapi import SpecCheckingAdapter, install, line_spec
+from .openapi import REPO_ROOT, SpecCheckingAdapter, install, line_spec
 
 TOKEN = "secret-channel-access-token-do-not-log"
 API = "https://api.line.test"
@@ -492,6 +497,31 @@ def test_error_statuses_map_to_one_exception_hierarchy(status, error_class):
     assert str(status) in text and "messages[0].text: May not be empty" in text
     assert REQUEST_ID in text and "/v2/bot/profile/{user_id}" in text
     assert TOKEN not in text and TOKEN not in repr(error) and USER not in text
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        LineRateLimited(429, "You have reached your monthly limit.", [], "r1", None, {}),
+        LineBadRequest(400, "bad", [ErrorDetail("May not be empty", "messages[0].text")], "r2"),
+        LineTimeout("api.line.me did not answer within 10.0 s", endpoint="/v2/bot/info"),
+    ],
+)
+def test_errors_survive_pickling_for_celery(error):
+    copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own bytes
+    assert type(copy) is type(error)
+    assert str(copy) == str(error) and copy.details == error.details
+    assert copy.request_id == error.request_id
+
+
+def test_the_client_needs_no_django_settings():
+    code = (
+        "import sys; from linebot.client import LineClient; "
+        "LineClient(access_token='t', api_base='http://a', api_data_base='http://b'); "
+        "assert 'django.conf' not in sys.modules, 'linebot.client imported Django'"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO_ROOT)
 
 
 def test_an_error_without_a_json_body_still_says_what_happened():

@@ -180,6 +180,18 @@ def test_reply_is_not_retried_after_a_timeout(line):
     assert len(line.seen) == 1
 
 
+def test_transport_errors_name_the_endpoint_but_not_the_user(line):
+    line.script = [Answer(reset=True)]
+    client = make_client(line.url, max_retries=0)
+
+    with pytest.raises(LineConnectionError) as caught:
+        client.profile(user_id=USER)
+
+    text = str(caught.value)
+    assert "connection to 127.0.0.1" in text and "/v2/bot/profile/{user_id}" in text
+    assert USER not in text
+
+
 def test_creating_a_rich_menu_is_not_retried_after_a_reset(line):
     line.script = [Answer(reset=True), Answer(200, {"richMenuId": "r"})]
     client = make_client(line.url)
@@ -204,7 +216,7 @@ def test_reply_is_retried_when_no_connection_could_be_opened():
     client = make_client(f"http://127.0.0.1:{closed_port}", max_retries=2)
     adapter = client.session.get_adapter("http://127.0.0.1")
 
-    with pytest.raises(LineConnectionError, match="connection failed"):
+    with pytest.raises(LineConnectionError, match="could not connect to"):
         client.reply(reply_token="single-use", messages=[TEXT])
     assert len(adapter.requests) == 3
 
