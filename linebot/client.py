@@ -512,9 +512,9 @@ class LineClient:
             endpoint, json=body, headers={RETRY_KEY_HEADER: key}, conflict_ok=True
         )
         data = _json(response)
-        accepted_request_id = None
-        if response.status_code == 409:
-            accepted_request_id = response.headers.get(ACCEPTED_REQUEST_ID_HEADER)
+        accepted_request_id = response.headers.get(ACCEPTED_REQUEST_ID_HEADER)
+        already_accepted = response.status_code == 409
+        if already_accepted:
             message = str(data.get("message", ""))
             if accepted_request_id is None and not message.startswith(RETRY_KEY_ACCEPTED_MESSAGE):
                 raise _api_error(response, endpoint)
@@ -527,7 +527,8 @@ class LineClient:
             data,
             request_id=_request_id(response),
             retry_key=key,
-            accepted_request_id=accepted_request_id,
+            already_accepted=already_accepted,
+            accepted_request_id=accepted_request_id if already_accepted else None,
         )
 
     def _request(

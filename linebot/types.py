@@ -52,17 +52,15 @@ class SentMessage:
 class SendResult(LineResult):
     """Outcome of reply, push, multicast, narrowcast or broadcast.
 
-    ``accepted_request_id`` is set when LINE answered 409 to the retry key: an earlier attempt
-    was already accepted, so the messages went out once and must be recorded as sent.
+    ``already_accepted`` is set when LINE answered 409 to the retry key: an earlier attempt was
+    accepted (its id is ``accepted_request_id``), so the messages went out once and must be
+    recorded as sent. ``retry_key`` is the key used, generated if the caller gave none.
     """
 
     retry_key: str | None = None
+    already_accepted: bool = False
     accepted_request_id: str | None = None
     sent_messages: tuple[SentMessage, ...] = ()
-
-    @property
-    def already_accepted(self) -> bool:
-        return self.accepted_request_id is not None
 
     @property
     def effective_request_id(self) -> str | None:

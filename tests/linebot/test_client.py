@@ -622,6 +622,19 @@ def test_a_409_after_a_retried_5xx_completes_the_send(client):
     assert len(set(retry_keys(adapter))) == 1
 
 
+def test_a_409_on_the_retry_key_without_the_header_is_still_sent(client):
+    install(client, responder=scripted((409, {"message": "The retry key is already accepted"})))
+    result = client.broadcast(messages=[TEXT], retry_key=RETRY_KEY)
+    assert result.already_accepted and result.accepted_request_id is None
+    assert result.effective_request_id == REQUEST_ID
+
+
+def test_another_409_on_a_send_is_an_error(client):
+    install(client, responder=scripted((409, {"message": "Conflict"})))
+    with pytest.raises(LineConflict):
+        client.push(to=USER, messages=[TEXT])
+
+
 def test_a_409_on_an_endpoint_without_retry_key_is_an_error(client):
     install(client, responder=scripted((409, {"message": "An alias with the ID already exists"})))
     with pytest.raises(LineConflict, match="already exists"):
