@@ -3,7 +3,8 @@ from django.contrib import admin
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .models import Channel
+from .models import Channel, WebhookEvent
+from .webhook import webhook_events_retry
 
 
 class SecretInput(forms.PasswordInput):
@@ -89,3 +90,37 @@ class ChannelAdmin(admin.ModelAdmin):
             label=_("Copy"),
             help=_("Paste this into the LINE Developers console as the channel's webhook URL."),
         )
+
+
+@admin.register(WebhookEvent)
+class WebhookEventAdmin(admin.ModelAdmin):
+    list_display = (
+        "received_at",
+        "channel",
+        "event_type",
+        "status",
+        "attempts",
+        "is_redelivery",
+        "error_summary",
+    )
+    list_filter = ("status", "event_type", "channel", "is_redelivery")
+    list_select_related = ("channel",)
+    search_fields = ("=webhook_event_id",)
+    date_hierarchy = "received_at"
+    readonly_fields = [field.name for field in WebhookEvent._meta.fields]
+    actions = ["retry"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("error"))
+    def error_summary(self, event):
+        return event.error.splitlines()[0][:120] if event.error else ""
+
+    @admin.action(description=_("Retry handling of the selected failed events"))
+    def retry(self, request, queryset):
+        count = webhook_events_retry(queryset.values_list("pk", flat=True))
+        self.message_user(request, _("%(count)d event(s) queued again.") % {"count": count})

@@ -3,6 +3,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 
@@ -82,9 +83,70 @@ class Channel(models.Model):
     @property
     def webhook_url(self) -> str:
         """The URL to paste into the LINE Developers console as this channel's webhook."""
-        return f"{settings.SITE_URL}/line/webhook/{self.webhook_key}/"
+        return settings.SITE_URL + reverse("linebot:webhook", args=[self.webhook_key])
 
     @property
     def base_urls(self) -> dict[str, str]:
         """Base URLs of the platform this channel talks to: ``api``, ``api_data``, ``access``."""
         return settings.LINE_PLATFORMS[self.platform]
+
+
+class WebhookEventStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Handled")
+    IGNORED = "ignored", _("Ignored (no handler)")
+    FAILED = "failed", _("Failed")
+
+
+class WebhookEventQuerySet(models.QuerySet):
+    def failed(self):
+        return self.filter(status=WebhookEventStatus.FAILED)
+
+
+class WebhookEvent(models.Model):
+    """One event LINE posted to a channel's webhook, stored raw before it is handled.
+
+    Unique by LINE's ``webhookEventId``, so a redelivered or repeated event is stored once and
+    handled once. Handling happens in a worker; a failure keeps the error here for a retry.
+    """
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="webhook_events", verbose_name=_("channel")
+    )
+    webhook_event_id = models.CharField(_("webhook event ID"), max_length=64, unique=True)
+    event_type = models.CharField(_("type"), max_length=40, db_index=True)
+    mode = models.CharField(_("mode"), max_length=16, default="active")
+    is_redelivery = models.BooleanField(_("redelivery"), default=False)
+    occurred_at = models.DateTimeField(_("occurred"))
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=WebhookEventStatus.choices,
+        default=WebhookEventStatus.PENDING,
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    error = models.TextField(_("error"), blank=True)
+    received_at = models.DateTimeField(_("received"), auto_now_add=True)
+    handled_at = models.DateTimeField(_("handled"), null=True, blank=True)
+
+    objects = WebhookEventQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("webhook event")
+        verbose_name_plural = _("webhook events")
+        ordering = ["-received_at", "-id"]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhookevent_status_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=WebhookEventStatus.values),
+                name="webhookevent_status_known",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.event_type} {self.webhook_event_id}"
+
+    @property
+    def source_user_id(self) -> str | None:
+        return (self.payload.get("source") or {}).get("userId")

@@ -1,3 +1,9 @@
+from django.urls import path
+
+from . import views
+
 app_name = "linebot"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("webhook/<uuid:webhook_key>/", views.webhook, name="webhook"),
+]

@@ -10,6 +10,8 @@ from django.db import connection
 
 from crm.celery import app as celery_app
 
+pytest_plugins = ["tests.sandbox_fixtures"]
+
 ALL_QUEUES = "default,sending,webhooks,housekeeping"
 
 
@@ -25,10 +27,19 @@ def _test_database_url() -> str:
 
 
 @pytest.fixture
-def celery_worker_process(transactional_db):
-    """A real Celery worker in its own process, on the test database, through the real broker."""
+def celery_worker_process(transactional_db, sandbox_server, settings, tmp_path):
+    """A real Celery worker in its own process, on the test database, through the real broker.
+
+    It talks to the test's sandbox as LINE and stores media under the test's MEDIA_ROOT.
+    """
+    settings.MEDIA_ROOT = tmp_path / "media"
     name = f"test-{uuid.uuid4().hex[:8]}@localhost"
-    env = {**os.environ, "DATABASE_URL": _test_database_url()}
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "LINE_SANDBOX_URL": sandbox_server.url,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
     process = subprocess.Popen(
         [
             sys.executable,
@@ -61,3 +72,57 @@ def celery_worker_process(transactional_db):
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture
+def line_app(live_server, sandbox, settings, celery_worker_process):
+    """The whole thing over HTTP: the app served live, a worker, and the sandbox as LINE.
+
+    The sandbox posts signed webhooks to the channel's real webhook URL on the live server.
+    """
+    from linebot.models import Channel, Platform
+
+    settings.SITE_URL = live_server.url
+    settings.LINE_PLATFORMS = {
+        **settings.LINE_PLATFORMS,
+        "sandbox": {"api": sandbox.url, "api_data": sandbox.url, "access": sandbox.url},
+    }
+    channel = Channel.objects.create(
+        name="Test shop",
+        channel_id="1650001234",
+        channel_secret="0123456789abcdef0123456789abcdef",
+        access_token="sandbox-access-token-for-tests",
+        platform=Platform.SANDBOX,
+    )
+    registered = sandbox.control.channel_register(
+        channel.channel_id,
+        accessToken=channel.access_token,
+        channelSecret=channel.channel_secret,
+        webhookUrl=channel.webhook_url,
+        name=channel.name,
+    )
+    channel.bot_user_id = registered["botUserId"]
+    channel.save()
+    return LineApp(channel=channel, sandbox=sandbox)
+
+
+class LineApp:
+    def __init__(self, *, channel, sandbox):
+        self.channel = channel
+        self.sandbox = sandbox
+        self.control = sandbox.control
+
+    def user(self, *, follow=True, **profile):
+        """A simulated LINE user of the channel (a friend unless ``follow=False``)."""
+        answer = self.control.user_create(self.channel.channel_id, follow=follow, **profile)
+        return answer["user"]["userId"]
+
+
+def wait_for(check, *, timeout=20.0, interval=0.05):
+    """Poll until ``check()`` is truthy (work done by the worker process) and return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

@@ -1,0 +1,109 @@
+import re
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from linebot.models import Channel
+from linebot.validation import validate_messages
+
+
+def validate_line_messages(value) -> None:
+    """Model-field validator: LINE message objects, each problem named by its JSON path."""
+    if not isinstance(value, list):
+        raise ValidationError(_("Messages must be a JSON list of LINE message objects."))
+    problems = validate_messages(value)
+    if problems:
+        raise ValidationError([f"{problem.path}: {problem.message}" for problem in problems])
+
+
+class AutoReplyTrigger(models.TextChoices):
+    WELCOME = "welcome", _("Welcome (new friend or unblock)")
+    KEYWORD = "keyword", _("Keyword")
+
+
+class MatchType(models.TextChoices):
+    EXACT = "exact", _("Exact match")
+    CONTAINS = "contains", _("Contains")
+    REGEX = "regex", _("Regular expression")
+
+
+class AutoReplyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(is_active=True)
+
+
+class AutoReply(models.Model):
+    """A message sent automatically: on follow (welcome) or when a member's text matches."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="auto_replies", verbose_name=_("channel")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    trigger = models.CharField(_("trigger"), max_length=16, choices=AutoReplyTrigger.choices)
+    match_type = models.CharField(
+        _("match"), max_length=16, choices=MatchType.choices, default=MatchType.EXACT
+    )
+    keywords = models.TextField(
+        _("keywords"),
+        blank=True,
+        help_text=_("One keyword (or, for regular expressions, one pattern) per line."),
+    )
+    priority = models.PositiveIntegerField(
+        _("priority"), default=100, help_text=_("Lower numbers are tried first.")
+    )
+    active_from = models.TimeField(
+        _("active from"), null=True, blank=True, help_text=_("Japan time. Empty: all day.")
+    )
+    active_until = models.TimeField(_("active until"), null=True, blank=True)
+    messages = models.JSONField(
+        _("messages"),
+        validators=[validate_line_messages],
+        help_text=_("One to five LINE message objects, as JSON."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = AutoReplyQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("auto-reply")
+        verbose_name_plural = _("auto-replies")
+        ordering = ["channel", "trigger", "priority", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(trigger__in=AutoReplyTrigger.values),
+                name="autoreply_trigger_known",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(active_from__isnull=True, active_until__isnull=True)
+                | models.Q(active_from__isnull=False, active_until__isnull=False),
+                name="autoreply_active_hours_both_or_neither",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def keyword_list(self) -> list[str]:
+        return [line.strip() for line in self.keywords.splitlines() if line.strip()]
+
+    def clean(self):
+        if self.trigger == AutoReplyTrigger.KEYWORD and not self.keyword_list():
+            raise ValidationError({"keywords": _("A keyword rule needs at least one keyword.")})
+        if (self.active_from is None) != (self.active_until is None):
+            raise ValidationError(
+                {"active_until": _("Give both ends of the active hours, or neither.")}
+            )
+        if self.match_type == MatchType.REGEX:
+            for line_number, pattern in enumerate(self.keyword_list(), start=1):
+                try:
+                    re.compile(pattern)
+                except re.error as error:
+                    raise ValidationError(
+                        {
+                            "keywords": _("Line %(line)d is not a valid pattern: %(error)s")
+                            % {"line": line_number, "error": error}
+                        }
+                    ) from None

@@ -1,0 +1,165 @@
+"""The conversation log: writing what members sent us and what we send them.
+
+Every outbound message of every feature goes through ``message_send`` (or, for senders with
+their own pipeline, ``messages_record_outbound``), so a member's page shows their whole history.
+"""
+
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Sequence
+
+from django.db import transaction
+from django.utils import timezone
+
+from linebot.client import client_for_channel
+from linebot.errors import LineApiError, LineBadRequest
+
+from .models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
+
+logger = logging.getLogger(__name__)
+
+# LINE's reply token lives one minute; leave room for the request itself.
+REPLY_TOKEN_TTL = dt.timedelta(seconds=50)
+
+_LABELS = {
+    "sticker": "[Sticker]",
+    "image": "[Image]",
+    "video": "[Video]",
+    "audio": "[Audio]",
+    "file": "[File]",
+    "imagemap": "[Imagemap]",
+}
+
+
+def message_readable_text(message: dict) -> str:
+    """A one-line text for lists, search and notifications; never the raw JSON."""
+    kind = message.get("type", "")
+    if kind == "text":
+        return message.get("text", "")
+    if kind == "location":
+        return " ".join(filter(None, ["[Location]", message.get("title"), message.get("address")]))
+    if kind == "file":
+        return f"[File] {message.get('fileName', '')}".strip()
+    if kind in ("template", "flex"):
+        return message.get("altText", f"[{kind.title()}]")
+    if kind == "postback":
+        return f"[Postback] {message.get('data', '')}"
+    return _LABELS.get(kind, f"[{kind}]")
+
+
+def message_record_inbound(*, member: Member, event: dict) -> Message:
+    """Store a member's message (or postback) from a webhook event; once per event."""
+    if event["type"] == "postback":
+        payload = {"type": "postback", **event["postback"]}
+    else:
+        payload = event["message"]
+    message, _created = Message.objects.get_or_create(
+        webhook_event_id=event["webhookEventId"],
+        defaults={
+            "channel_id": member.channel_id,
+            "member": member,
+            "direction": Direction.INBOUND,
+            "message_type": payload.get("type", ""),
+            "payload": payload,
+            "text": message_readable_text(payload),
+            "source": MessageSource.USER,
+            "status": MessageStatus.RECEIVED,
+            "line_message_id": str(payload.get("id", "")),
+            "quote_token": payload.get("quoteToken", ""),
+            "created_at": dt.datetime.fromtimestamp(event["timestamp"] / 1000, tz=dt.UTC),
+        },
+    )
+    return message
+
+
+def messages_record_outbound(
+    *,
+    member: Member,
+    messages: Sequence[dict],
+    source: str,
+    source_id: int | None = None,
+    sent_by=None,
+    status: str = MessageStatus.PENDING,
+) -> list[Message]:
+    now = timezone.now()
+    return Message.objects.bulk_create(
+        [
+            Message(
+                channel_id=member.channel_id,
+                member=member,
+                direction=Direction.OUTBOUND,
+                message_type=payload.get("type", ""),
+                payload=payload,
+                text=message_readable_text(payload),
+                source=source,
+                source_id=source_id,
+                sent_by=sent_by,
+                status=status,
+                created_at=now,
+            )
+            for payload in messages
+        ]
+    )
+
+
+def reply_token_usable(*, event_time: dt.datetime | None, now: dt.datetime | None = None) -> bool:
+    if event_time is None:
+        return False
+    return (now or timezone.now()) - event_time < REPLY_TOKEN_TTL
+
+
+def message_send(
+    *,
+    member: Member,
+    messages: Sequence[dict],
+    source: str,
+    source_id: int | None = None,
+    sent_by=None,
+    reply_token: str | None = None,
+    retry_key: uuid.UUID | None = None,
+) -> list[Message]:
+    """Send messages to one member and log them: by reply while the token is valid, else push.
+
+    Rows are written (and committed) as pending before LINE is called, then marked sent or
+    failed with LINE's error. Push carries ``retry_key`` (a fresh one if not given), so a
+    retried call after a timeout never sends twice.
+    """
+    with transaction.atomic():
+        rows = messages_record_outbound(
+            member=member, messages=messages, source=source, source_id=source_id, sent_by=sent_by
+        )
+    client = client_for_channel(member.channel)
+    result = None
+    error: Exception | str | None = None
+    if reply_token:
+        try:
+            result = client.reply(reply_token=reply_token, messages=messages)
+        except LineBadRequest as bad_token:
+            # An expired or used token: push instead (it counts against the quota).
+            logger.info("Reply refused (%s); pushing instead", bad_token.message)
+        except LineApiError as failure:
+            error = failure
+    if result is None and error is None:
+        if member.friend_status == FriendStatus.BLOCKED:
+            error = "The member has blocked the account."
+        else:
+            try:
+                result = client.push(
+                    to=member.line_user_id, messages=messages, retry_key=retry_key or uuid.uuid4()
+                )
+            except LineApiError as failure:
+                error = failure
+    if result is not None:
+        sent = list(result.sent_messages)
+        for index, row in enumerate(rows):
+            row.status = MessageStatus.SENT
+            if index < len(sent):
+                row.line_message_id = sent[index].id
+                row.quote_token = sent[index].quote_token or ""
+    else:
+        for row in rows:
+            row.status = MessageStatus.FAILED
+            row.error = str(error)
+    Message.objects.bulk_update(rows, ["status", "error", "line_message_id", "quote_token"])
+    return rows

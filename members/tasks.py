@@ -1,0 +1,31 @@
+from celery import shared_task
+
+from linebot.errors import LineNotFound, LineRateLimited, LineServerError, LineTransportError
+
+from .content import message_content_store
+from .models import Member, Message
+from .profiles import member_profile_refresh
+
+RETRYABLE = (LineServerError, LineTransportError, LineRateLimited)
+
+
+@shared_task(
+    ignore_result=True, autoretry_for=RETRYABLE, retry_backoff=5, max_retries=5, acks_late=True
+)
+def webhook_member_profile_refresh(member_id: int) -> None:
+    member = Member.objects.select_related("channel").filter(pk=member_id).first()
+    if member:
+        member_profile_refresh(member)
+
+
+@shared_task(
+    ignore_result=True, autoretry_for=RETRYABLE, retry_backoff=5, max_retries=5, acks_late=True
+)
+def webhook_message_content_fetch(message_id: int) -> None:
+    message = Message.objects.select_related("channel").filter(pk=message_id).first()
+    if message:
+        try:
+            message_content_store(message)
+        except LineNotFound:
+            # Expired or unsent at LINE before we got to it: nothing left to keep.
+            return
