@@ -571,7 +571,8 @@ class LineClient:
                     attempt += 1
                     continue
                 logger.warning("LINE %s %s failed: %s", endpoint.method, endpoint.path, error)
-                raise error from exc
+                # Not chained: requests' exception quotes the URL, and tracebacks get logged.
+                raise error from None
             elapsed_ms = (time.monotonic() - started) * 1000
             logger.debug(
                 "LINE %s %s -> %s in %.0f ms (request id %s)",

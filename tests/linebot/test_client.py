@@ -6,6 +6,7 @@ session: the client is not mocked, only the network is replaced by answers shape
 
 import datetime as dt
 import json
+import logging
 import os
 import pickle
 import re
@@ -681,6 +682,17 @@ def test_idempotent_writes_are_retried(client):
     adapter = install(client, responder=scripted((500, {}), (200, {})))
     assert isinstance(client.rich_menu_user_link(user_id=USER, rich_menu_id="r"), Ack)
     assert len(adapter.requests) == 2
+
+
+def test_log_lines_name_the_endpoint_not_the_token_or_the_user(client, caplog):
+    caplog.set_level(logging.DEBUG, logger="linebot.client")
+    install(client, responder=scripted((500, {}), (404, {"message": "Not found"})))
+
+    with pytest.raises(LineNotFound):
+        client.profile(user_id=USER)
+
+    assert "/v2/bot/profile/{user_id}" in caplog.text and REQUEST_ID in caplog.text
+    assert USER not in caplog.text and TOKEN not in caplog.text
 
 
 def test_the_session_carries_the_token_and_every_call_a_timeout(client):

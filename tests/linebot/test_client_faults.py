@@ -190,6 +190,8 @@ def test_transport_errors_name_the_endpoint_but_not_the_user(line):
     text = str(caught.value)
     assert "connection to 127.0.0.1" in text and "/v2/bot/profile/{user_id}" in text
     assert USER not in text
+    # requests' own exception quotes the URL: it is not chained into the traceback.
+    assert caught.value.__cause__ is None and caught.value.__suppress_context__
 
 
 def test_creating_a_rich_menu_is_not_retried_after_a_reset(line):
