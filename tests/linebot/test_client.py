@@ -40,7 +40,7 @@ from linebot.errors import (
 from linebot.models import Channel
 from linebot.types import Ack, Content, SendResult
 
-from .openapi import REPO_ROOT, SpecCheckingAdapter, install, line_spec
+from .openapi import REPO_ROOT, SpecCheckingAdapter, SpecViolation, install, line_spec
 
 TOKEN = "secret-channel-access-token-do-not-log"
 API = "https://api.line.test"
@@ -359,6 +359,69 @@ def test_every_endpoint_is_an_operation_of_lines_spec_on_its_host(endpoint):
     ]
     assert operations, f"{endpoint.method} {endpoint.path} is not in LINE's OpenAPI description"
     assert operations[0].host == endpoint.host
+
+
+BASE_URLS = {ep.Host.API: API, ep.Host.API_DATA: API_DATA}
+AUTH = {"Authorization": "Bearer token"}
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "kwargs", "problem"),
+    [
+        (
+            "POST",
+            "/v2/bot/message/push",
+            {"json": {"to": USER, "messages": [{"type": "text"}]}},
+            "'text' is a required property",
+        ),
+        (
+            "POST",
+            "/v2/bot/message/push",
+            {"json": {"to": USER, "messages": [{"type": "txt"}]}},
+            "type 'txt' is not one of",
+        ),
+        (
+            "POST",
+            "/v2/bot/message/multicast",
+            {"json": {"to": [USER] * 501, "messages": [TEXT]}},
+            "fails maxItems 500",
+        ),
+        (
+            "POST",
+            "/v2/bot/message/reply",
+            {
+                "json": {"replyToken": "t", "messages": [TEXT]},
+                "headers": {"X-Line-Retry-Key": RETRY_KEY},
+            },
+            "does not take an X-Line-Retry-Key",
+        ),
+        (
+            "POST",
+            "/v2/bot/message/push",
+            {"json": {"to": USER, "messages": [TEXT]}, "headers": {"X-Line-Retry-Key": "abc"}},
+            "is no UUID",
+        ),
+        ("GET", "/v2/bot/richmenu/r1/content", {}, "served by the api_data host"),
+        ("GET", "/v2/bot/followers/ids?limit=1001", {}, "maximum of 1000"),
+        ("GET", "/v2/bot/followers/ids?begin=x", {}, "unknown query parameter"),
+        ("GET", "/v2/bot/audienceGroup/VIP", {}, "is not a integer"),
+        ("GET", "/v2/bot/message/progress/narrowcast", {}, "'requestId' missing"),
+        ("POST", "/v2/bot/richmenu", {"json": {**RICH_MENU, "chatBarText": "x" * 15}}, "too long"),
+        ("DELETE", "/v2/bot/followers/ids", {}, "is not an operation"),
+        (
+            "GET",
+            "/v2/bot/info",
+            {"headers": {"Authorization": ""}},
+            "no Bearer channel access token",
+        ),
+    ],
+)
+def test_the_spec_check_catches_what_line_would_refuse(method, url, kwargs, problem):
+    options = dict(kwargs)
+    headers = {**AUTH, **options.pop("headers", {})}
+    request = requests.Request(method, API + url, headers=headers, **options).prepare()
+    with pytest.raises(SpecViolation, match=re.escape(problem)):
+        line_spec().check(request, BASE_URLS)
 
 
 def test_only_the_sending_endpoints_use_retry_keys():
