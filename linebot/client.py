@@ -281,10 +281,12 @@ class LineClient:
         ]
 
     def rich_menu_get(self, *, rich_menu_id: str) -> RichMenu:
+        """One rich menu; ``LineNotFound`` if there is no such menu."""
         response = self._request(ep.RICH_MENU_GET, path={"rich_menu_id": rich_menu_id})
         return RichMenu.from_json(_json(response), request_id=_request_id(response))
 
     def rich_menu_delete(self, *, rich_menu_id: str) -> Ack:
+        """Delete a menu; users linked to it lose it."""
         return self._ack(ep.RICH_MENU_DELETE, path={"rich_menu_id": rich_menu_id})
 
     def rich_menu_image_upload(self, *, rich_menu_id: str, image: bytes, content_type: str) -> Ack:
@@ -312,6 +314,7 @@ class LineClient:
         return _rich_menu_id(self._request(ep.RICH_MENU_DEFAULT_GET))
 
     def rich_menu_default_cancel(self) -> Ack:
+        """Stop showing an API default menu (the OA Manager's default shows again)."""
         return self._ack(ep.RICH_MENU_DEFAULT_CANCEL)
 
     def rich_menu_user_get(self, *, user_id: str) -> RichMenuId:
@@ -324,6 +327,7 @@ class LineClient:
         return self._ack(ep.RICH_MENU_USER_LINK, path=path)
 
     def rich_menu_user_unlink(self, *, user_id: str) -> Ack:
+        """Take a user's own menu away: the default shows again."""
         return self._ack(ep.RICH_MENU_USER_UNLINK, path={"user_id": user_id})
 
     def rich_menu_bulk_link(self, *, rich_menu_id: str, user_ids: Sequence[str]) -> Ack:
@@ -336,10 +340,12 @@ class LineClient:
         return self._ack(ep.RICH_MENU_BULK_UNLINK, json={"userIds": list(user_ids)})
 
     def rich_menu_alias_create(self, *, alias_id: str, rich_menu_id: str) -> Ack:
+        """Name a menu with an alias (``[a-z0-9_-]``, up to 32) for ``richmenuswitch``."""
         body = {"richMenuAliasId": alias_id, "richMenuId": rich_menu_id}
         return self._ack(ep.RICH_MENU_ALIAS_CREATE, json=body)
 
     def rich_menu_alias_get(self, *, alias_id: str) -> RichMenuAlias:
+        """The menu an alias names now."""
         response = self._request(ep.RICH_MENU_ALIAS_GET, path={"alias_id": alias_id})
         return RichMenuAlias.from_json(_json(response), request_id=_request_id(response))
 
@@ -352,9 +358,11 @@ class LineClient:
         )
 
     def rich_menu_alias_delete(self, *, alias_id: str) -> Ack:
+        """Delete an alias; switches pointing at it stop working."""
         return self._ack(ep.RICH_MENU_ALIAS_DELETE, path={"alias_id": alias_id})
 
     def rich_menu_alias_list(self) -> list[RichMenuAlias]:
+        """Every alias of the channel."""
         response = self._request(ep.RICH_MENU_ALIAS_LIST)
         request_id = _request_id(response)
         return [
@@ -384,6 +392,7 @@ class LineClient:
         return self._ack(ep.RICH_MENU_BATCH_VALIDATE, json=body)
 
     def rich_menu_batch_progress(self, *, request_id: str) -> RichMenuBatchProgress:
+        """Where a ``rich_menu_batch`` stands, by its request id."""
         response = self._request(ep.RICH_MENU_BATCH_PROGRESS, params={"requestId": request_id})
         return RichMenuBatchProgress.from_json(_json(response), request_id=_request_id(response))
 
@@ -459,6 +468,7 @@ class LineClient:
         return AudienceGroupPage.from_json(_json(response), request_id=_request_id(response))
 
     def audience_delete(self, *, audience_group_id: int) -> Ack:
+        """Delete an audience; narrowcasts already accepted still go out."""
         return self._ack(ep.AUDIENCE_DELETE, path={"audience_group_id": audience_group_id})
 
     # Insight
@@ -480,6 +490,7 @@ class LineClient:
     # Webhook settings
 
     def webhook_endpoint_get(self) -> WebhookEndpoint:
+        """The webhook URL LINE calls for this channel, and whether it is on."""
         response = self._request(ep.WEBHOOK_ENDPOINT_GET)
         data = _json(response)
         return WebhookEndpoint(

@@ -40,7 +40,7 @@ from linebot.errors import (
 from linebot.models import Channel
 from linebot.types import Ack, Content, SendResult
 
-from .openapi import REPO_ROOT, SpecCheckingAdapter, SpecViolation, install, line_spec
+from .openapi import REPO_ROOT, SpecCheckingAdapter, SpecViolation, install, line_spec, spec_dir
 
 TOKEN = "secret-channel-access-token-do-not-log"
 API = "https://api.line.test"
@@ -422,6 +422,12 @@ def test_the_spec_check_catches_what_line_would_refuse(method, url, kwargs, prob
     request = requests.Request(method, API + url, headers=headers, **options).prepare()
     with pytest.raises(SpecViolation, match=re.escape(problem)):
         line_spec().check(request, BASE_URLS)
+
+
+def test_missing_spec_files_fail_loudly(monkeypatch, tmp_path):
+    monkeypatch.setenv("LINE_OPENAPI_DIR", str(tmp_path))
+    with pytest.raises(RuntimeError, match="LINE_OPENAPI_DIR"):
+        spec_dir()
 
 
 def test_only_the_sending_endpoints_use_retry_keys():
