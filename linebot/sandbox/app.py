@@ -119,7 +119,10 @@ class SandboxApp:
             record["fault"] = fault.kind
             _inject(fault, request)
         if route.kind == "login":
-            return route.handler(call, **args)
+            if not route.locked:
+                return route.handler(call, **args)
+            with sandbox.lock:
+                return route.handler(call, **args)
         call.channel = _authenticate(sandbox, request)
         retry_key = request.headers.get("X-Line-Retry-Key")
         if retry_key is not None:
