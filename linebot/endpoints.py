@@ -7,6 +7,7 @@ every one against LINE's OpenAPI description, so a typo in a path cannot hide.
 
 import enum
 from dataclasses import dataclass
+from urllib.parse import quote
 
 
 class Host(enum.StrEnum):
@@ -39,8 +40,9 @@ class Endpoint:
     host: Host = Host.API
 
     def url(self, base_urls: dict[Host, str], **params: str | int) -> str:
-        """The absolute URL, with path parameters filled in."""
-        return base_urls[self.host] + self.path.format(**params)
+        """The absolute URL, with path parameters filled in (escaped: they may be typed ids)."""
+        escaped = {name: quote(str(value), safe="") for name, value in params.items()}
+        return base_urls[self.host] + self.path.format(**escaped)
 
 
 MAX_MESSAGES_PER_REQUEST = 5

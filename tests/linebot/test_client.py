@@ -505,6 +505,16 @@ def test_validate_rejects_an_unknown_kind_before_calling_line(client):
     assert adapter.requests == []
 
 
+def test_path_parameters_are_escaped(client):
+    adapter = install(client, responder=answer_by_operation)
+    client.rich_menu_alias_get(alias_id="../info")
+    client.rich_menu_alias_get(alias_id="a b?c")
+    assert [request.path_url for request in adapter.requests] == [
+        "/v2/bot/richmenu/alias/..%2Finfo",
+        "/v2/bot/richmenu/alias/a%20b%3Fc",
+    ]
+
+
 def test_follower_ids_iter_walks_every_page(client):
     pages = {
         None: {"userIds": [USER], "next": "page-2"},
