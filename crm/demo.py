@@ -1,4 +1,4 @@
-"""Demo data for the run command: staff users for each role and a sandbox channel.
+"""Demo data for the run command: staff users per role, a sandbox channel, friends chatting.
 
 Idempotent: running it again keeps what exists. Passwords are generated once per checkout and
 kept in ``var/demo-credentials.json`` (never committed), so the printed login stays valid.
@@ -6,6 +6,7 @@ kept in ``var/demo-credentials.json`` (never committed), so the printed login st
 
 import json
 import secrets
+import time
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -14,9 +15,12 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
+from campaigns.models import AutoReply, AutoReplyTrigger, MatchType
 from crm import roles
 from linebot.channels import channel_upsert
 from linebot.models import Channel, Platform
+from linebot.sandbox_sync import sandbox_channel_register, sandbox_control
+from members.models import Member, Prefecture, Rank
 
 DEMO_CHANNEL_ID = "2000000001"
 
@@ -74,3 +78,80 @@ def demo_setup() -> tuple[list[DemoLogin], Channel]:
         platform=Platform.SANDBOX,
     )
     return logins, channel
+
+
+DEMO_USERS = [
+    {"displayName": "佐藤 花子", "language": "ja", "rank": Rank.GOLD, "points": 1280},
+    {"displayName": "鈴木 一郎", "language": "ja", "rank": Rank.SILVER, "points": 420},
+    {"displayName": "Emily Tanaka", "language": "en", "rank": Rank.REGULAR, "points": 35},
+    {"displayName": "高橋 健", "language": "ja", "rank": Rank.PLATINUM, "points": 5400},
+]
+
+
+def demo_auto_replies(channel: Channel) -> None:
+    AutoReply.objects.get_or_create(
+        channel=channel,
+        name="友だち追加のあいさつ",
+        defaults={
+            "trigger": AutoReplyTrigger.WELCOME,
+            "messages": [
+                {
+                    "type": "text",
+                    "text": "Demo Shop を友だち追加いただきありがとうございます！\n"
+                    "「営業時間」と送ると営業時間をお知らせします。",
+                },
+                {"type": "sticker", "packageId": "446", "stickerId": "1988"},
+            ],
+        },
+    )
+    AutoReply.objects.get_or_create(
+        channel=channel,
+        name="営業時間",
+        defaults={
+            "trigger": AutoReplyTrigger.KEYWORD,
+            "match_type": MatchType.CONTAINS,
+            "keywords": "営業時間\nopening hours",
+            "messages": [{"type": "text", "text": "営業時間は 10:00〜20:00 です（年中無休）。"}],
+        },
+    )
+
+
+def demo_conversations() -> str:
+    """Play the demo friends through the sandbox: real webhooks, handled by the worker.
+
+    Only on the first run (no members yet): the sandbox forgets its users when it stops, the
+    database keeps the members and their conversations.
+    """
+    channel = Channel.objects.get(channel_id=DEMO_CHANNEL_ID)
+    control = sandbox_control()
+    sandbox_channel_register(channel, control=control)
+    if Member.objects.filter(channel=channel).exists():
+        return "Demo conversations were played before; the members are in the admin."
+    demo_auto_replies(channel)
+    cid = channel.channel_id
+    user_ids = []
+    for profile in DEMO_USERS:
+        answer = control.user_create(
+            cid, follow=True, displayName=profile["displayName"], language=profile["language"]
+        )
+        user_ids.append(answer["user"]["userId"])
+    hanako, ichiro, emily, ken = user_ids
+    control.send_text(cid, hanako, "営業時間を教えてください")
+    control.send_sticker(cid, ichiro, "446", "1989")
+    control.send_text(cid, ichiro, "先週買ったスニーカーのサイズ交換はできますか？")
+    control.send_text(cid, emily, "What are your opening hours?")
+    control.send_location(
+        cid, ken, title="渋谷店", address="東京都渋谷区", latitude=35.658, longitude=139.7016
+    )
+    # First-party data the company's systems would send (the REST API comes later).
+    deadline = time.monotonic() + 30
+    while Member.objects.filter(channel=channel).exclude(display_name="").count() < len(user_ids):
+        if time.monotonic() > deadline:
+            return "The worker did not handle the demo webhooks; is it running?"
+        time.sleep(0.5)
+    for user_id, profile in zip(user_ids, DEMO_USERS, strict=True):
+        Member.objects.filter(channel=channel, line_user_id=user_id).update(
+            rank=profile["rank"], points=profile["points"], prefecture=Prefecture.TOKYO
+        )
+    control.block(cid, ken)
+    return f"Played demo conversations for {len(user_ids)} friends of {channel.name}."
