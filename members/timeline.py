@@ -2,7 +2,9 @@
 
 from dataclasses import dataclass
 
-from django.utils.safestring import SafeString, mark_safe
+from markupsafe import Markup
+
+from linebot.preview import render_message
 
 from .models import Direction, Member, Message
 
@@ -12,7 +14,7 @@ TIMELINE_LENGTH = 200
 @dataclass(frozen=True)
 class TimelineEntry:
     message: Message
-    html: SafeString
+    html: Markup  # escaped by the renderer; Django templates honour __html__
 
     @property
     def inbound(self) -> bool:
@@ -31,17 +33,13 @@ def _payload_for_display(message: Message) -> dict:
 
 def member_timeline(member: Member, *, limit: int = TIMELINE_LENGTH) -> list[TimelineEntry]:
     """The latest messages, oldest first; unsent ones are left out, as LINE asks."""
-    from linebot.preview import render_message
-
     latest = (
         Message.objects.visible()
         .filter(member=member)
         .select_related("sent_by")
         .order_by("-created_at", "-id")[:limit]
     )
-    entries = []
-    for message in reversed(list(latest)):
-        html = render_message(_payload_for_display(message))
-        # The renderer escapes every value it puts into the HTML.
-        entries.append(TimelineEntry(message=message, html=mark_safe(html)))  # noqa: S308
-    return entries
+    return [
+        TimelineEntry(message=message, html=render_message(_payload_for_display(message)))
+        for message in reversed(list(latest))
+    ]
