@@ -14,7 +14,7 @@ from collections.abc import Callable
 from markupsafe import Markup
 
 from .actions import action_attrs, action_label
-from .markup import css, tag
+from .markup import css, tag, unsupported
 from .values import (
     BORDER_WIDTHS,
     FONT_SIZES,
@@ -28,6 +28,7 @@ from .values import (
     mapping,
     one_of,
     ratio,
+    ratio_parts,
     text,
     web_url,
 )
@@ -64,11 +65,6 @@ def render_flex(container: object) -> Markup:
         bubbles = [_bubble(mapping(bubble)) for bubble in items(container.get("contents"))]
         return tag("div", bubbles, class_="lp-carousel lp-flex-carousel")
     return unsupported("Flex container", kind)
-
-
-def unsupported(what: str, kind: str) -> Markup:
-    """The small neutral note shown instead of anything the preview does not know."""
-    return tag("div", f"Unsupported {what}: {kind[:40] or '(none)'}", class_="lp-unsupported")
 
 
 def _bubble(bubble: dict) -> Markup:
@@ -300,14 +296,9 @@ def _image(component: dict, item: dict, linked: bool) -> Markup:
 
 
 def _icon(component: dict, item: dict, linked: bool) -> Markup:
-    width = ratio(component.get("aspectRatio")).split(" / ")
+    width, height = ratio_parts(component.get("aspectRatio"))
     src = web_url(component.get("url"))
-    picture = tag(
-        "img",
-        src=src,
-        alt="",
-        style=f"width:{float(width[0]) / float(width[1]):.3g}em;height:1em",
-    )
+    picture = tag("img", src=src, alt="", style=f"width:{width / height:.3g}em;height:1em")
     style = {**item, "font-size": length(component.get("size"), FONT_SIZES, percent=False)}
     return tag("div", picture, class_="lp-icon", style=css(style))
 

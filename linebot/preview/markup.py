@@ -55,3 +55,8 @@ def tag(
     if name not in _VOID:
         parts += [render(content), Markup("</{}>").format(name)]
     return Markup("").join(parts)
+
+
+def unsupported(what: str, kind: str) -> Markup:
+    """The small neutral note shown instead of anything the preview does not know."""
+    return tag("div", f"Unsupported {what}: {kind[:40] or '(none)'}", class_="lp-unsupported")

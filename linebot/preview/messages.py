@@ -12,8 +12,8 @@ from collections.abc import Callable
 from markupsafe import Markup
 
 from .actions import action_attrs, action_label, safe_href
-from .flex import render_flex, unsupported
-from .markup import css, render, tag
+from .flex import render_flex
+from .markup import css, render, tag, unsupported
 from .values import color, identifier, integer, items, mapping, text, web_url
 
 logger = logging.getLogger(__name__)
@@ -332,9 +332,10 @@ def _template_card(column: dict, template: dict) -> Markup:
     body = [tag("div", title, class_="lp-card-title") if title else ""]
     body.append(tag("div", text(column.get("text")), class_="lp-card-text"))
     parts.append(tag("div", body, class_="lp-card-body"))
-    parts.append(_action_list(items(column.get("actions")), "lp-card-actions"))
     default = column.get("defaultAction")
-    if isinstance(default, dict):
+    linked = isinstance(default, dict)
+    parts.append(_action_list(items(column.get("actions")), "lp-card-actions", linked=linked))
+    if linked:
         return tag(
             "a", parts, class_="lp-card lp-action", attrs=action_attrs(default, linked=False)
         )
@@ -346,21 +347,24 @@ def _confirm(template: dict) -> Markup:
         "div",
         [
             tag("div", text(template.get("text")), class_="lp-card-body lp-confirm-text"),
-            _action_list(items(template.get("actions")), "lp-card-actions lp-confirm-actions"),
+            _action_list(
+                items(template.get("actions")), "lp-card-actions lp-confirm-actions", linked=False
+            ),
         ],
         class_="lp-card lp-confirm",
     )
 
 
-def _action_list(actions: list, classes: str) -> Markup:
+def _action_list(actions: list, classes: str, *, linked: bool) -> Markup:
+    """A template's action rows; inside a card that is itself a link they cannot be links."""
     return tag(
         "div",
         [
             tag(
-                "a",
+                "span" if linked else "a",
                 action_label(action),
                 class_="lp-card-action lp-action",
-                attrs=action_attrs(action, linked=False),
+                attrs=action_attrs(action, linked=linked),
             )
             for action in actions
         ],

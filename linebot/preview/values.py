@@ -116,12 +116,18 @@ def angle(value: object) -> str | None:
     return value if isinstance(value, str) and _ANGLE.fullmatch(value) else None
 
 
-def ratio(value: object, default: str = "1:1") -> str:
-    """A LINE `W:H` aspect ratio as a CSS `aspect-ratio` value."""
+def ratio_parts(value: object, default: str = "1:1") -> tuple[float, float]:
+    """Width and height of a LINE `W:H` aspect ratio, or of `default` if it is not one."""
     match = _RATIO.fullmatch(value) if isinstance(value, str) else None
     if not match or float(match[1]) == 0 or float(match[2]) == 0:
         match = _RATIO.fullmatch(default)
-    return f"{match[1]} / {match[2]}"
+    return float(match[1]), float(match[2])
+
+
+def ratio(value: object, default: str = "1:1") -> str:
+    """A LINE `W:H` aspect ratio as a CSS `aspect-ratio` value."""
+    width, height = ratio_parts(value, default)
+    return f"{width:g} / {height:g}"
 
 
 def web_url(value: object) -> str | None:

@@ -320,6 +320,7 @@ EVERY_MESSAGE_TYPE = [
                     "title": f"Column {i}",
                     "text": "desc",
                     "thumbnailImageUrl": f"{IMG}/c{i}.jpg",
+                    "defaultAction": {"type": "uri", "uri": f"https://example.com/c{i}"},
                     "actions": [{"type": "message", "label": "Pick", "text": f"pick {i}"}],
                 }
                 for i in range(3)
@@ -509,9 +510,11 @@ def test_confirm_template_shows_two_actions():
     assert [a["label"] for a in actions(tree)] == ["Yes", "No"]
 
 
-def test_template_carousel_has_one_card_per_column():
-    tree = parse(render_message(EVERY_MESSAGE_TYPE[10]))
-    assert len(find(tree, "div", "lp-card")) == 3
+def test_template_carousel_has_one_card_per_column_linked_by_its_default_action():
+    tree = parse(render_message(EVERY_MESSAGE_TYPE[10]))  # the parser rejects nested links
+    cards = find(tree, "a", "lp-card")
+    assert [card["href"] for card in cards] == [f"https://example.com/c{i}" for i in range(3)]
+    assert [a["label"] for a in actions(tree) if a["type"] == "message"] == ["Pick"] * 3
 
 
 def test_image_carousel_has_labelled_images():
@@ -580,12 +583,10 @@ def test_flex_defaults_differ_between_horizontal_and_vertical_boxes():
             ],
         },
     }
-    styles = [attrs.get("style") or "" for _, attrs in parse(render_flex(box)).elements]
-    assert (
-        "flex:0 0 auto" in styles[styles.index(next(s for s in styles if "flex:2 0 auto" in s)) - 2]
-    )
-    assert any(s.startswith("flex:1 0 0") for s in styles)
-    assert sum("flex:0 0 auto" in s for s in styles) >= 3
+    tree = parse(render_flex(box))
+    flex = [attrs["style"].split(";")[0] for attrs in find(tree, "div", "lp-text")]
+    # Vertical boxes: default 0, N grows the height. Horizontal: default 1, N shares the width.
+    assert flex == ["flex:0 0 auto", "flex:2 0 auto", "flex:1 0 0", "flex:0 0 auto"]
 
 
 def test_spacing_and_margin_keywords_use_line_pixel_values():
