@@ -166,7 +166,7 @@ def test_a_tampered_id_token_does_not_verify(login):
     id_token = exchange(login, back["code"]).json()["id_token"]
     forged = jwt.encode(
         {**jwt.decode(id_token, options={"verify_signature": False}), "sub": "U" + "0" * 32},
-        "another-secret",
+        "another-secret-of-at-least-32-bytes",
         algorithm="HS256",
     )
     answer = requests.post(
