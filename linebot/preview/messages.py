@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from markupsafe import Markup
 
-from .actions import action_attrs, action_label, safe_href
+from .actions import action_attrs, action_label
 from .flex import render_flex
 from .markup import css, render, tag, unsupported
 from .values import color, identifier, integer, items, mapping, text, web_url
@@ -29,14 +29,20 @@ _PLACEHOLDER = re.compile(r"\{([0-9A-Za-z_]{1,20})\}")
 _CHIP_GLYPHS = {"camera": "\U0001f4f7", "cameraRoll": "\U0001f5bc", "location": "\U0001f4cd"}
 
 
-def render_messages(messages: object) -> Markup:
-    """A list of message objects as one chat, received side, on LINE's chat background."""
-    return tag("div", [render_message(message) for message in items(messages)], class_="lp-chat")
+def render_messages(messages: object, *, sent: bool = False) -> Markup:
+    """A list of message objects as one chat on LINE's chat background, received side."""
+    return tag(
+        "div",
+        [render_message(message, sent=sent) for message in items(messages)],
+        class_="lp-chat",
+    )
 
 
-def render_message(message: object) -> Markup:
+def render_message(message: object, *, sent: bool = False) -> Markup:
     """One message object, with its sender and quick reply, as a chat element.
 
+    Received side (the friend's view of the account's messages) unless `sent`, which shows it
+    right-aligned in LINE's green as the sender sees it (a user's message in a staff timeline).
     A bug in one renderer must not blank a whole chat or admin page, so a failure is logged and
     shown as a note in place of the message.
     """
@@ -48,7 +54,8 @@ def render_message(message: object) -> Markup:
         return tag(
             "div",
             [_sender(mapping(message.get("sender"))), body, _quick_reply(message)],
-            class_=f"lp-message lp-message-{kind if renderer else 'unsupported'}",
+            class_=f"lp-message lp-message-{kind if renderer else 'unsupported'}"
+            + (" lp-sent" if sent else ""),
         )
     except Exception:
         logger.exception("Preview of a %r message failed", kind)
@@ -179,44 +186,48 @@ def _sticker(message: dict) -> Markup:
 
 
 def _content_urls(message: dict) -> tuple[str | None, str | None]:
-    """Preview and full URLs of image or video content, outbound or received from a user.
+    """Preview and full URLs of media content, sent or received from a user.
 
-    Received content lives on LINE's servers unless `contentProvider` is external, so the
-    preview can only show a placeholder for it.
+    Received content lives on LINE's servers unless `contentProvider` is external; a host that
+    stored a copy puts its URLs on the message itself, which therefore win.
     """
     provider = mapping(message.get("contentProvider"))
-    source = provider if provider else message
-    return web_url(source.get("previewImageUrl")), safe_href(source.get("originalContentUrl"))
+    preview = message.get("previewImageUrl") or provider.get("previewImageUrl")
+    original = message.get("originalContentUrl") or provider.get("originalContentUrl")
+    return web_url(preview), web_url(original)
 
 
 def _image(message: dict) -> Markup:
     preview, original = _content_urls(message)
     if not preview:
         return tag("div", "Image", class_="lp-media lp-media-missing")
-    picture = tag("img", src=preview, alt="Image", loading="lazy")
-    if original:
-        picture = tag("a", picture, href=original, target="_blank", rel="noopener noreferrer")
-    return tag("div", picture, class_="lp-media")
+    return _opens(original, [tag("img", src=preview, alt="Image", loading="lazy")], "lp-media")
 
 
 def _video(message: dict) -> Markup:
-    preview, _ = _content_urls(message)
+    preview, original = _content_urls(message)
     picture = tag("img", src=preview, alt="Video", loading="lazy") if preview else ""
     play = tag("span", class_="lp-play", aria_hidden="true")
-    return tag("div", [picture, play], class_="lp-media lp-video")
+    return _opens(original, [picture, play], "lp-media lp-video")
 
 
 def _audio(message: dict) -> Markup:
     seconds = max(integer(message.get("duration")) or 0, 0) // 1000
-    return tag(
-        "div",
-        [
-            tag("span", class_="lp-audio-play", aria_hidden="true"),
-            tag("span", class_="lp-audio-bar"),
-            tag("span", f"{seconds // 60}:{seconds % 60:02d}", class_="lp-audio-time"),
-        ],
-        class_="lp-balloon lp-audio",
-    )
+    content = [
+        tag("span", class_="lp-audio-play", aria_hidden="true"),
+        tag("span", class_="lp-audio-bar"),
+        tag("span", f"{seconds // 60}:{seconds % 60:02d}", class_="lp-audio-time"),
+    ]
+    return _opens(_content_urls(message)[1], content, "lp-balloon lp-audio")
+
+
+def _opens(url: str | None, content: list[Markup], classes: str) -> Markup:
+    """An element that opens the content at `url` in a new tab, when there is one."""
+    if url:
+        return tag(
+            "a", content, class_=classes, href=url, target="_blank", rel="noopener noreferrer"
+        )
+    return tag("div", content, class_=classes)
 
 
 def _location(message: dict) -> Markup:
@@ -392,21 +403,18 @@ def _flex(message: dict) -> Markup:
 
 
 def _file(message: dict) -> Markup:
-    return tag(
-        "div",
-        [
-            tag("span", class_="lp-file-icon", aria_hidden="true"),
-            tag(
-                "span",
-                [
-                    tag("span", text(message.get("fileName")) or "File", class_="lp-file-name"),
-                    tag("span", _file_size(message.get("fileSize")), class_="lp-file-size"),
-                ],
-                class_="lp-file-text",
-            ),
-        ],
-        class_="lp-balloon lp-file",
-    )
+    content = [
+        tag("span", class_="lp-file-icon", aria_hidden="true"),
+        tag(
+            "span",
+            [
+                tag("span", text(message.get("fileName")) or "File", class_="lp-file-name"),
+                tag("span", _file_size(message.get("fileSize")), class_="lp-file-size"),
+            ],
+            class_="lp-file-text",
+        ),
+    ]
+    return _opens(_content_urls(message)[1], content, "lp-balloon lp-file")
 
 
 def _file_size(size: object) -> str:

@@ -58,7 +58,7 @@ _PERCENT = re.compile(rf"-?{_NUMBER}%")
 _ANGLE = re.compile(rf"{_NUMBER}deg")
 _COLOR = re.compile(r"#(?:[0-9a-fA-F]{3,4}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 _RATIO = re.compile(rf"({_NUMBER}):({_NUMBER})")
-_WEB_URL = re.compile(r"https?://[^\s\"'<>\\]+", re.IGNORECASE)
+_WEB_URL = re.compile(r"(?:https?://|/(?!/))[^\s\"'<>\\]+", re.IGNORECASE)
 _ID = re.compile(r"[0-9A-Za-z_-]{1,64}")
 
 
@@ -131,7 +131,10 @@ def ratio(value: object, default: str = "1:1") -> str:
 
 
 def web_url(value: object) -> str | None:
-    """An http(s) URL for an image or video source; other schemes are never loaded."""
+    """An http(s) URL, or a path on this site (stored media), to load an image or file from.
+
+    Other schemes (`javascript:`, `data:`) are never loaded.
+    """
     return value if isinstance(value, str) and _WEB_URL.fullmatch(value) else None
 
 

@@ -466,6 +466,45 @@ def test_received_image_stored_at_line_shows_a_placeholder():
     assert "lp-media-missing" in render_message(message)
 
 
+def test_media_stored_by_the_host_wins_over_line_content_and_may_be_a_site_path():
+    message = {
+        "type": "image",
+        "contentProvider": {"type": "line"},
+        "previewImageUrl": "/media/messages/1.jpg",
+        "originalContentUrl": "/media/messages/1.jpg",
+    }
+    tree = parse(render_message(message))
+    assert find(tree, "img")[0]["src"] == "/media/messages/1.jpg"
+    assert find(tree, "a")[0]["href"] == "/media/messages/1.jpg"
+
+
+def test_protocol_relative_and_other_scheme_media_are_not_loaded():
+    for url in ("//evil.example/x.png", "data:image/png;base64,AAAA", "javascript:alert(1)"):
+        html = render_message({"type": "image", "previewImageUrl": url, "originalContentUrl": url})
+        assert "lp-media-missing" in html
+        assert url not in html
+
+
+def test_received_external_content_uses_the_provider_urls():
+    provider = {"type": "external", "previewImageUrl": f"{IMG}/ext.jpg"}
+    html = render_message({"type": "image", "contentProvider": provider})
+    assert f'src="{IMG}/ext.jpg"' in html
+
+
+def test_audio_and_file_link_to_their_content_when_stored():
+    audio = {"type": "audio", "duration": 3000, "originalContentUrl": "/media/a.m4a"}
+    assert find(parse(render_message(audio)), "a", "lp-audio")[0]["href"] == "/media/a.m4a"
+    file = {"type": "file", "fileName": "a.pdf", "fileSize": 10, "originalContentUrl": "/media/a"}
+    assert find(parse(render_message(file)), "a", "lp-file")[0]["href"] == "/media/a"
+
+
+def test_sent_messages_are_marked_for_the_senders_side():
+    html = render_message({"type": "text", "text": "hi"}, sent=True)
+    assert "lp-sent" in find(parse(html), "div", "lp-message")[0]["class"]
+    assert "lp-sent" not in render_message({"type": "text", "text": "hi"})
+    assert ".lp-sent .lp-balloon" in preview_css()
+
+
 def test_video_shows_preview_with_play_glyph():
     tree = parse(render_message(EVERY_MESSAGE_TYPE[4]))
     assert find(tree, "img")[0]["src"] == f"{IMG}/v.jpg"
