@@ -29,7 +29,7 @@ def event(event_id, kind="message", **extra):
 
 
 def post(client, channel, body: bytes, signature: str | None = "sign"):
-    headers = {}
+    headers = {"accept-language": "en"}
     if signature == "sign":
         signature = signature_create(channel_secret=channel.channel_secret, body=body)
     if signature is not None:
