@@ -56,8 +56,10 @@ DECORATION = {"underline": "underline", "line-through": "line-through", "none": 
 
 
 def render_flex(container: object) -> Markup:
-    """A Flex container (bubble or carousel) as the LINE app shows it."""
+    """A Flex container (bubble or carousel), or a whole Flex message, as LINE shows it."""
     container = mapping(container)
+    if container.get("type") == "flex":
+        container = mapping(container.get("contents"))
     kind = text(container.get("type"))
     if kind == "bubble":
         return _bubble(container)

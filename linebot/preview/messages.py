@@ -30,16 +30,24 @@ _CHIP_GLYPHS = {"camera": "\U0001f4f7", "cameraRoll": "\U0001f5bc", "location": 
 
 
 def render_messages(messages: object, *, sent: bool = False) -> Markup:
-    """A list of message objects as one chat on LINE's chat background, received side."""
+    """A list of message objects as one chat on LINE's chat background, received side.
+
+    LINE shows quick reply buttons only while their message is the last one in the chat, so
+    only the last message's are drawn.
+    """
+    messages = items(messages)
     return tag(
         "div",
-        [render_message(message, sent=sent) for message in items(messages)],
+        [
+            render_message(message, sent=sent, quick_reply=index == len(messages) - 1)
+            for index, message in enumerate(messages)
+        ],
         class_="lp-chat",
     )
 
 
-def render_message(message: object, *, sent: bool = False) -> Markup:
-    """One message object, with its sender and quick reply, as a chat element.
+def render_message(message: object, *, sent: bool = False, quick_reply: bool = True) -> Markup:
+    """One message object, with its sender and (unless told not to) quick reply.
 
     Received side (the friend's view of the account's messages) unless `sent`, which shows it
     right-aligned in LINE's green as the sender sees it (a user's message in a staff timeline).
@@ -53,7 +61,11 @@ def render_message(message: object, *, sent: bool = False) -> Markup:
         body = renderer(message) if renderer else unsupported("message type", kind)
         return tag(
             "div",
-            [_sender(mapping(message.get("sender"))), body, _quick_reply(message)],
+            [
+                _sender(mapping(message.get("sender"))),
+                body,
+                _quick_reply(message) if quick_reply else "",
+            ],
             class_=f"lp-message lp-message-{kind if renderer else 'unsupported'}"
             + (" lp-sent" if sent else ""),
         )
@@ -399,7 +411,9 @@ def _image_column(column: dict) -> Markup:
 
 
 def _flex(message: dict) -> Markup:
-    return tag("div", render_flex(message.get("contents")), class_="lp-flex")
+    """The container; the alt text (what notifications show) is its tooltip."""
+    alt = text(message.get("altText")) or None
+    return tag("div", render_flex(message.get("contents")), class_="lp-flex", title=alt)
 
 
 def _file(message: dict) -> Markup:

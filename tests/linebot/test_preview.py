@@ -580,6 +580,76 @@ def test_quick_reply_renders_chips_with_labels_and_icons():
     assert find(tree, "img", "lp-chip-icon")[0]["src"] == f"{IMG}/sushi.png"
 
 
+def test_only_the_last_message_of_a_chat_shows_its_quick_reply():
+    quick = {
+        "items": [{"type": "action", "action": {"type": "message", "label": "Hi", "text": "hi"}}]
+    }
+    first = {"type": "text", "text": "one", "quickReply": quick}
+    last = {"type": "text", "text": "two", "quickReply": quick}
+    assert render_messages([first, last]).count("lp-quickreply") == 1
+    assert render_messages([last, {"type": "text", "text": "three"}]).count("lp-quickreply") == 0
+    assert "lp-quickreply" in render_message(first)
+
+
+def test_flex_message_alt_text_is_its_tooltip_and_render_flex_takes_the_message_too():
+    message = {"type": "flex", "altText": "Your receipt", "contents": RECEIPT}
+    assert find(parse(render_message(message)), "div", "lp-flex")[0]["title"] == "Your receipt"
+    assert render_flex(message) == render_flex(RECEIPT)
+
+
+@pytest.mark.parametrize(
+    ("action", "payload"),
+    [
+        (
+            {"type": "postback", "label": "L", "data": "a=1", "displayText": "D", "x": "y"},
+            {"type": "postback", "label": "L", "data": "a=1", "displayText": "D"},
+        ),
+        (
+            {
+                "type": "datetimepicker",
+                "label": "When",
+                "data": "d",
+                "mode": "date",
+                "min": "2020-01-01",
+            },
+            {
+                "type": "datetimepicker",
+                "label": "When",
+                "data": "d",
+                "mode": "date",
+                "min": "2020-01-01",
+            },
+        ),
+        (
+            {"type": "richmenuswitch", "richMenuAliasId": "b", "data": "s"},
+            {"type": "richmenuswitch", "data": "s", "richMenuAliasId": "b"},
+        ),
+        (
+            {"type": "clipboard", "label": "Copy", "clipboardText": "CODE1"},
+            {"type": "clipboard", "label": "Copy", "clipboardText": "CODE1"},
+        ),
+        (
+            {"type": "message", "label": "Say", "text": "hello", "onclick": "alert(1)"},
+            {"type": "message", "label": "Say", "text": "hello"},
+        ),
+    ],
+)
+def test_actions_expose_their_payload_to_host_pages(action, payload):
+    html = render_flex(
+        {
+            "type": "bubble",
+            "body": {
+                "type": "box",
+                "layout": "vertical",
+                "contents": [{"type": "button", "action": action}],
+            },
+        }
+    )
+    [attrs] = [attrs for _, attrs in parse(html).elements if "data-action" in attrs]
+    assert json.loads(attrs["data-action"]) == payload
+    assert attrs["role"] == "button" and attrs["tabindex"] == "0"
+
+
 def test_file_shows_name_and_human_size():
     text = "".join(parse(render_message(EVERY_MESSAGE_TYPE[15])).text)
     assert "report.pdf" in text
