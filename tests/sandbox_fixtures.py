@@ -19,6 +19,7 @@ from werkzeug.serving import make_server
 
 from linebot.sandbox import SandboxApp, create_app
 from linebot.sandbox.control import SandboxControl
+from linebot.sandbox.serving import RedactingRequestHandler
 
 SANDBOX_SEED = 20260401
 
@@ -72,7 +73,9 @@ class ChannelInfo:
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     app = create_app(seed=SANDBOX_SEED)
-    server = make_server("127.0.0.1", 0, app, threaded=True)
+    server = make_server(
+        "127.0.0.1", 0, app, threaded=True, request_handler=RedactingRequestHandler
+    )
     thread = threading.Thread(
         target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
     )

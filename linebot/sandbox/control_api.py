@@ -10,23 +10,17 @@ from typing import Any
 from werkzeug.wrappers import Response
 
 from . import audiences, richmenus, users
-from .faults import FaultRule
 from .responses import ApiError, json_response
 from .routing import Call, Route
-from .state import Channel, LoginChannel, SimUser
+from .setup import (
+    channel_apply,
+    faults_apply,
+    limits_apply,
+    login_channel_apply,
+    setup_apply,
+)
+from .state import Channel, SimUser
 from .webhooks import event_redeliver
-
-CHANNEL_FIELDS = {
-    "accessToken": "access_token",
-    "channelSecret": "channel_secret",
-    "botUserId": "bot_user_id",
-    "basicId": "basic_id",
-    "name": "name",
-    "webhookUrl": "webhook_url",
-    "webhookActive": "webhook_active",
-    "pictureUrl": "picture_url",
-    "usage": "usage",
-}
 
 
 def _body(call: Call) -> dict[str, Any]:
@@ -68,44 +62,28 @@ def config_get(call: Call) -> Response:
 
 
 def config_set(call: Call) -> Response:
-    body = _body(call)
-    sandbox = call.sandbox
-    with sandbox.lock:
-        if "autoChannels" in body:
-            sandbox.auto_channels = bool(body["autoChannels"])
-        if "appUrl" in body:
-            sandbox.app_url = str(body["appUrl"]).rstrip("/")
+    """Apply a whole configuration (see :func:`setup.setup_apply`)."""
+    try:
+        setup_apply(call.sandbox, _body(call))
+    except (KeyError, ValueError) as error:
+        raise ApiError(400, str(error)) from error
     return config_get(call)
 
 
 def limits_set(call: Call) -> Response:
     """Change limits: ``limits`` values, ``rateLimits`` {endpoint: [count, seconds] or null}."""
-    body = _body(call)
-    sandbox = call.sandbox
-    with sandbox.lock:
-        try:
-            sandbox.limits = sandbox.limits.updated(body.get("limits") or {})
-        except (TypeError, ValueError) as error:
-            raise ApiError(400, str(error)) from error
-        if "rateLimitsEnabled" in body:
-            sandbox.rate_limiter.enabled = bool(body["rateLimitsEnabled"])
-        for endpoint, rate in (body.get("rateLimits") or {}).items():
-            if rate is None:
-                sandbox.rate_limiter.overrides.pop(endpoint, None)
-            else:
-                sandbox.rate_limiter.overrides[endpoint] = (int(rate[0]), float(rate[1]))
-        sandbox.rate_limiter.reset()
+    try:
+        limits_apply(call.sandbox, _body(call))
+    except ValueError as error:
+        raise ApiError(400, str(error)) from error
     return config_get(call)
 
 
 def faults_set(call: Call) -> Response:
-    body = _body(call)
     try:
-        rules = [FaultRule.from_dict(rule) for rule in body.get("rules") or []]
-    except (TypeError, ValueError) as error:
+        faults_apply(call.sandbox, _body(call))
+    except ValueError as error:
         raise ApiError(400, str(error)) from error
-    seed = body.get("seed")
-    call.sandbox.faults.configure(rules, seed=None if seed is None else int(seed))
     return json_response({"rules": call.sandbox.faults.as_list(), "seed": call.sandbox.faults.seed})
 
 
@@ -116,12 +94,11 @@ def channels_list(call: Call) -> Response:
 
 def channel_register(call: Call, channel_id: str) -> Response:
     """Create or update a channel with the given credentials; others are generated."""
-    body = _body(call)
-    values = {snake: body[camel] for camel, snake in CHANNEL_FIELDS.items() if camel in body}
+    try:
+        channel = channel_apply(call.sandbox, channel_id, _body(call))
+    except ValueError as error:
+        raise ApiError(400, str(error)) from error
     with call.sandbox.lock:
-        channel = call.sandbox.channel_register(channel_id=channel_id, **values)
-        if "quota" in body:
-            channel.quota = None if body["quota"] is None else int(body["quota"])
         return json_response(channel.as_dict())
 
 
@@ -284,20 +261,11 @@ def requests_list(call: Call) -> Response:
 
 
 def login_channel_register(call: Call, channel_id: str) -> Response:
-    body = _body(call)
-    messaging_id = str(body.get("messagingChannelId", ""))
-    with call.sandbox.lock:
-        _channel(call, messaging_id)
-        login_channel = LoginChannel(
-            channel_id=channel_id,
-            channel_secret=str(body.get("channelSecret") or ""),
-            messaging_channel_id=messaging_id,
-            callback_urls=list(body.get("callbackUrls") or []),
-        )
-        if not login_channel.channel_secret:
-            raise ApiError(400, "channelSecret is required")
-        call.sandbox.login_channels[channel_id] = login_channel
-        return json_response(login_channel.as_dict())
+    try:
+        login_channel = login_channel_apply(call.sandbox, channel_id, _body(call))
+    except ValueError as error:
+        raise ApiError(400, str(error)) from error
+    return json_response(login_channel.as_dict())
 
 
 def login_channels_list(call: Call) -> Response:

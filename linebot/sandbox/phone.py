@@ -138,7 +138,12 @@ def index(call: Call) -> Response:
             for channel in call.sandbox.channels.values()
         ]
         login_channels = list(call.sandbox.login_channels.values())
-    return render("sandbox/index.html", {"channels": channels, "login_channels": login_channels})
+    context = {
+        "channels": channels,
+        "login_channels": login_channels,
+        "app_url": call.sandbox.app_url,
+    }
+    return render("sandbox/index.html", context)
 
 
 def phone(call: Call, user_id: str) -> Response:

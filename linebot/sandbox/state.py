@@ -19,6 +19,8 @@ from .limits import Limits, RateLimiter
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 MAX_RECORDED_REQUESTS = 5000
+# Credentials the sandbox makes up when a channel is registered without them.
+GENERATED = ("access_token", "channel_secret", "bot_user_id", "basic_id")
 
 
 def now_ms() -> int:
@@ -217,12 +219,11 @@ class Sandbox:
                     bot_user_id=values.get("bot_user_id") or "U" + random_hex(self.rng),
                     basic_id=values.get("basic_id") or f"@{random_hex(self.rng, 8)}",
                 )
-                if self.app_url:
-                    channel.webhook_url = f"{self.app_url}/line/webhook/{channel_id}/"
                 self.channels[channel_id] = channel
             for key, value in values.items():
-                if value is not None and key != "channel_id":
-                    setattr(channel, key, value)
+                if key == "channel_id" or value is None or (key in GENERATED and not value):
+                    continue
+                setattr(channel, key, value)
             self.tokens = {token: cid for token, cid in self.tokens.items() if cid != channel_id}
             self.tokens[channel.access_token] = channel_id
             return channel
