@@ -14,7 +14,7 @@ from collections.abc import Callable
 from markupsafe import Markup
 
 from .actions import action_attrs, action_label
-from .markup import css, tag, unsupported
+from .markup import css, failsafe, tag, unsupported
 from .values import (
     BORDER_WIDTHS,
     FONT_SIZES,
@@ -55,6 +55,7 @@ ALIGN_ITEMS = {value: value for value in ("flex-start", "center", "flex-end")}
 DECORATION = {"underline": "underline", "line-through": "line-through", "none": "none"}
 
 
+@failsafe
 def render_flex(container: object) -> Markup:
     """A Flex container (bubble or carousel), or a whole Flex message, as LINE shows it."""
     container = mapping(container)
@@ -104,7 +105,7 @@ def _block(
     declarations = {
         "background-color": color(style.get("backgroundColor")),
         "border-top": (
-            f"1px solid {color(style.get('separatorColor')) or '#e5e5e5'}" if separator else None
+            f"1px solid {color(style.get('separatorColor')) or '#d4d6da'}" if separator else None
         ),
     }
     classes = f"lp-block lp-block-{name}" + (" lp-before-footer" if before_footer else "")
@@ -187,7 +188,7 @@ def _box(box: dict, item: dict, linked: bool) -> Markup:
     return tag(
         name,
         children,
-        class_=f"lp-box lp-{layout}" + (" lp-action" if "data-action" in attrs else ""),
+        class_=f"lp-box lp-{layout}" + (" lp-action" if attrs else ""),
         style=css(style),
         attrs=attrs,
     )

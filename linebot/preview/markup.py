@@ -5,9 +5,16 @@ the account), so nothing in the preview concatenates raw strings into HTML: ever
 through `tag`, which escapes text children and attribute values with markupsafe.
 """
 
-from collections.abc import Iterable, Mapping
+import functools
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import ParamSpec
 
 from markupsafe import Markup, escape
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
 
 Content = str | Markup | Iterable["Content"] | None
 
@@ -60,3 +67,21 @@ def tag(
 def unsupported(what: str, kind: str) -> Markup:
     """The small neutral note shown instead of anything the preview does not know."""
     return tag("div", f"Unsupported {what}: {kind[:40] or '(none)'}", class_="lp-unsupported")
+
+
+def failsafe(render: Callable[P, Markup]) -> Callable[P, Markup]:
+    """Make a public renderer log its failures and show a note instead of raising.
+
+    A bug in one renderer (or JSON nested deeper than Python recurses) must not take down the
+    admin page or the sandbox phone that shows the message.
+    """
+
+    @functools.wraps(render)
+    def guarded(*args: P.args, **kwargs: P.kwargs) -> Markup:
+        try:
+            return render(*args, **kwargs)
+        except Exception:
+            logger.exception("Preview of a LINE message failed")
+            return tag("div", "This message cannot be previewed", class_="lp-unsupported lp-error")
+
+    return guarded

@@ -5,7 +5,6 @@ One renderer per message type. Renderers read fields defensively (`values.text`,
 is the validator's job, showing as much of it as possible is this module's.
 """
 
-import logging
 import re
 from collections.abc import Callable
 
@@ -13,10 +12,8 @@ from markupsafe import Markup
 
 from .actions import action_attrs, action_label
 from .flex import render_flex
-from .markup import css, render, tag, unsupported
+from .markup import css, failsafe, render, tag, unsupported
 from .values import color, identifier, integer, items, mapping, text, web_url
-
-logger = logging.getLogger(__name__)
 
 STICKER_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{}/android/sticker.png"
 EMOJI_URL = "https://stickershop.line-scdn.net/sticonshop/v1/sticon/{}/android/{}.png"
@@ -46,32 +43,27 @@ def render_messages(messages: object, *, sent: bool = False) -> Markup:
     )
 
 
+@failsafe
 def render_message(message: object, *, sent: bool = False, quick_reply: bool = True) -> Markup:
     """One message object, with its sender and (unless told not to) quick reply.
 
     Received side (the friend's view of the account's messages) unless `sent`, which shows it
     right-aligned in LINE's green as the sender sees it (a user's message in a staff timeline).
-    A bug in one renderer must not blank a whole chat or admin page, so a failure is logged and
-    shown as a note in place of the message.
     """
     message = mapping(message)
     kind = text(message.get("type"))
     renderer = _RENDERERS.get(kind)
-    try:
-        body = renderer(message) if renderer else unsupported("message type", kind)
-        return tag(
-            "div",
-            [
-                _sender(mapping(message.get("sender"))),
-                body,
-                _quick_reply(message) if quick_reply else "",
-            ],
-            class_=f"lp-message lp-message-{kind if renderer else 'unsupported'}"
-            + (" lp-sent" if sent else ""),
-        )
-    except Exception:
-        logger.exception("Preview of a %r message failed", kind)
-        return tag("div", "This message cannot be previewed", class_="lp-unsupported lp-error")
+    body = renderer(message) if renderer else unsupported("message type", kind)
+    return tag(
+        "div",
+        [
+            _sender(mapping(message.get("sender"))),
+            body,
+            _quick_reply(message) if quick_reply else "",
+        ],
+        class_=f"lp-message lp-message-{kind if renderer else 'unsupported'}"
+        + (" lp-sent" if sent else ""),
+    )
 
 
 def _sender(sender: dict) -> Markup:

@@ -1165,13 +1165,12 @@ def test_deeply_nested_boxes_do_not_take_the_page_down():
     box: dict = {"type": "text", "text": "deep"}
     for _ in range(5000):
         box = {"type": "box", "layout": "vertical", "contents": [box]}
+    bubble = {"type": "bubble", "body": box}
     html = render_messages(
-        [
-            {"type": "flex", "contents": {"type": "bubble", "body": box}},
-            {"type": "text", "text": "after"},
-        ]
+        [{"type": "flex", "contents": bubble}, {"type": "text", "text": "after"}]
     )
     assert "after" in html
+    assert "lp-error" in render_flex(bubble)
 
 
 # Stylesheet
