@@ -99,15 +99,25 @@ def _quick_reply(message: dict) -> Markup:
 
 
 def _text(message: dict) -> Markup:
+    """Text with LINE emojis and mentions.
+
+    Messages sent through the API mark each emoji with a `$` at `index`; messages received in
+    webhooks give the emoji's `index` and `length` in the text (such as `(love)`), and mention
+    their mentionees the same way.
+    """
     content = text(message.get("text"))
-    emojis = {}
     offsets = _utf16_offsets(content)
+    spans: dict[int, tuple[int, Markup]] = {}
     for emoji in items(message.get("emojis")):
         emoji = mapping(emoji)
-        position = offsets.get(integer(emoji.get("index")))
-        if position is not None and content[position] == "$":
-            emojis[position] = _emoji(emoji)
-    return tag("div", _with_emojis(content, emojis), class_="lp-balloon lp-text-message")
+        start, end = _span(offsets, emoji, default_length=1)
+        if start is not None and ("length" in emoji or content[start:end] == "$"):
+            spans[start] = (end, _emoji(emoji))
+    for mentionee in items(mapping(message.get("mention")).get("mentionees")):
+        start, end = _span(offsets, mapping(mentionee), default_length=0)
+        if start is not None and end > start:
+            spans[start] = (end, tag("span", content[start:end], class_="lp-mention"))
+    return tag("div", _with_spans(content, spans), class_="lp-balloon lp-text-message")
 
 
 def _text_v2(message: dict) -> Markup:
@@ -135,23 +145,40 @@ def _substitute(value: dict) -> Markup:
     return tag("span", name, class_="lp-mention")
 
 
-def _utf16_offsets(content: str) -> dict[int | None, int]:
-    """LINE counts emoji `index` in UTF-16 code units; map those to Python string indexes."""
-    offsets: dict[int | None, int] = {}
+def _utf16_offsets(content: str) -> dict[int, int]:
+    """LINE counts `index` and `length` in UTF-16 code units; map those to string indexes."""
+    offsets: dict[int, int] = {}
     unit = 0
     for position, char in enumerate(content):
         offsets[unit] = position
         unit += 2 if ord(char) > 0xFFFF else 1
+    offsets[unit] = len(content)
     return offsets
 
 
-def _with_emojis(content: str, emojis: dict[int, Markup]) -> Markup:
+def _span(offsets: dict[int, int], marker: dict, *, default_length: int) -> tuple[int | None, int]:
+    """Where an emoji or mention (`index`, `length`) sits in the text, as string indexes."""
+    index, length = integer(marker.get("index")), integer(marker.get("length"))
+    length = default_length if length is None else length
+    if index is None or length < 0:
+        return None, 0
+    start, end = offsets.get(index), offsets.get(index + length)
+    if start is None or end is None:
+        return None, 0
+    return start, end
+
+
+def _with_spans(content: str, spans: dict[int, tuple[int, Markup]]) -> Markup:
+    """The text with each span replaced by its markup; overlapping spans are skipped."""
     parts: list[Markup] = []
     last = 0
-    for position in sorted(emojis):
-        parts.append(_linkify(content[last:position]))
-        parts.append(emojis[position])
-        last = position + 1
+    for start in sorted(spans):
+        end, markup = spans[start]
+        if start < last:
+            continue
+        parts.append(_linkify(content[last:start]))
+        parts.append(markup)
+        last = end
     parts.append(_linkify(content[last:]))
     return render(parts)
 

@@ -441,6 +441,44 @@ def test_emoji_index_not_on_a_dollar_sign_is_ignored():
     assert "lp-emoji" not in render_message(message)
 
 
+def test_received_text_shows_emojis_and_mentions_by_index_and_length():
+    message = {
+        "type": "text",
+        "text": "@Brown hello (love) world",
+        "emojis": [{"index": 13, "length": 6, "productId": "p1", "emojiId": "e1"}],
+        "mention": {"mentionees": [{"index": 0, "length": 6, "type": "user", "userId": "U1"}]},
+    }
+    tree = parse(render_message(message))
+    assert find(tree, "img", "lp-emoji")[0]["src"].endswith("/sticon/p1/android/e1.png")
+    assert "(love)" not in tree.text
+    assert find(tree, "span", "lp-mention")
+    assert "".join(tree.text) == "@Brown hello  world"
+
+
+@pytest.mark.parametrize(
+    "emojis",
+    [
+        [{"index": 99, "length": 1, "productId": "p", "emojiId": "e"}],
+        [{"index": 0, "length": -3, "productId": "p", "emojiId": "e"}],
+        [{"index": 0, "length": 50, "productId": "p", "emojiId": "e"}],
+        [{"index": "0", "productId": "p", "emojiId": "e"}],
+    ],
+)
+def test_emoji_positions_outside_the_text_are_ignored(emojis):
+    html = render_message({"type": "text", "text": "$ab", "emojis": emojis})
+    assert "lp-emoji" not in html
+
+
+def test_overlapping_emojis_show_once():
+    emojis = [
+        {"index": 0, "length": 4, "productId": "p", "emojiId": "a"},
+        {"index": 2, "length": 2, "productId": "p", "emojiId": "b"},
+    ]
+    html = render_message({"type": "text", "text": "abcdef", "emojis": emojis})
+    assert html.count("lp-emoji") == 1
+    assert "ef" in html
+
+
 def test_text_v2_substitutes_mentions_and_emojis():
     tree = parse(render_message(EVERY_MESSAGE_TYPE[1]))
     assert "@All" in "".join(tree.text)
