@@ -8,6 +8,7 @@
 """
 
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +23,13 @@ from linebot.sandbox.control import SandboxControl
 from linebot.sandbox.serving import RedactingRequestHandler
 
 SANDBOX_SEED = 20260401
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now, for a server a test starts itself."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass

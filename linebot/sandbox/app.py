@@ -27,7 +27,8 @@ AUTH_MISSING = (
 AUTH_FAILED = (
     "Authentication failed. Confirm that the access token in the authorization header is valid."
 )
-RECORDED_HEADERS = ("Content-Type", "X-Line-Retry-Key", "User-Agent", "Content-Length")
+# Credentials are never recorded; everything else is, for inspection.
+UNRECORDED_HEADERS = frozenset({"authorization", "cookie"})
 
 
 class SandboxApp:
@@ -84,7 +85,9 @@ class SandboxApp:
             "path": request.path,
             "query": request.query_string.decode("latin-1"),
             "headers": {
-                key: request.headers[key] for key in RECORDED_HEADERS if key in request.headers
+                key: value
+                for key, value in request.headers.items()
+                if key.lower() not in UNRECORDED_HEADERS
             },
             "channelId": None,
             "status": 0,
@@ -113,7 +116,7 @@ class SandboxApp:
         data = request.get_data(cache=True)
         if len(data) > limit:
             raise ApiError(413, "Request Entity Too Large")
-        record["body"] = _recorded_body(request, data)
+        record["body"] = _recorded_body(call, data)
         fault = sandbox.faults.draw(request.method, request.path)
         if fault is not None:
             record["fault"] = fault.kind
@@ -195,12 +198,13 @@ def _inject(fault: FaultRule, request: Request) -> None:
     raise ConnectionAbortedError("sandbox fault: connection dropped")
 
 
-def _recorded_body(request: Request, data: bytes) -> Any:
+def _recorded_body(call: Call, data: bytes) -> Any:
     if not data:
         return None
-    if request.mimetype == "application/json":
-        return request.get_json(silent=True, cache=True)
-    return {"bytes": len(data), "contentType": request.mimetype}
+    if call.request.mimetype == "application/json":
+        with contextlib.suppress(ApiError):
+            return call.json()
+    return {"bytes": len(data), "contentType": call.request.mimetype}
 
 
 def _with_request_id(response: Response, request_id: str) -> Response:

@@ -36,13 +36,28 @@ class SandboxControl:
     def config(self) -> dict[str, Any]:
         return self._call("GET", "/config")
 
-    def configure(self, *, auto_channels: bool | None = None, app_url: str | None = None) -> dict:
+    def configure(
+        self,
+        *,
+        auto_channels: bool | None = None,
+        app_url: str | None = None,
+        async_webhooks: bool | None = None,
+    ) -> dict[str, Any]:
+        """Unknown tokens make channels or are 401 (``auto_channels``); the app's base URL;
+        webhooks delivered in the background (``async_webhooks``, for load tests)."""
         body: dict[str, Any] = {}
         if auto_channels is not None:
             body["autoChannels"] = auto_channels
         if app_url is not None:
             body["appUrl"] = app_url
+        if async_webhooks is not None:
+            body["asyncWebhooks"] = async_webhooks
         return self._call("PUT", "/config", body)
+
+    def setup(self, config: dict[str, Any]) -> dict[str, Any]:
+        """Apply a whole configuration, as ``--config`` does: ``channels``, ``loginChannels``,
+        ``limits``, ``rateLimits``, ``faults``, ``faultSeed``, ``appUrl``, ``autoChannels``..."""
+        return self._call("PUT", "/config", config)
 
     def limits_set(
         self,

@@ -53,6 +53,7 @@ def config_get(call: Call) -> Response:
             "seed": sandbox.seed,
             "appUrl": sandbox.app_url,
             "autoChannels": sandbox.auto_channels,
+            "asyncWebhooks": sandbox.async_webhooks,
             "rateLimitsEnabled": sandbox.rate_limiter.enabled,
             "rateLimits": {k: list(v) for k, v in sandbox.rate_limiter.overrides.items()},
             "limits": sandbox.limits.as_dict(),

@@ -1,5 +1,6 @@
 """What a route is, and the per-request context a handler receives."""
 
+import functools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,6 +23,11 @@ class Call:
 
     def json(self) -> Any:
         """The parsed JSON body, or LINE's 400 when it is not JSON."""
+        return self._parsed_json
+
+    @functools.cached_property
+    def _parsed_json(self) -> Any:
+        # Parsed once: the request record and the handler both read the body.
         try:
             return json.loads(self.request.get_data(cache=True) or b"null")
         except ValueError as error:

@@ -90,12 +90,14 @@ def faults_apply(sandbox: Sandbox, data: dict[str, Any]) -> None:
 def setup_apply(sandbox: Sandbox, data: dict[str, Any]) -> None:
     """A whole configuration: ``channels`` and ``loginChannels`` (lists with their ``channelId``),
     ``limits``, ``rateLimits``, ``rateLimitsEnabled``, ``faults`` (a rule list), ``faultSeed``,
-    ``autoChannels`` and ``appUrl``."""
+    ``autoChannels``, ``asyncWebhooks`` and ``appUrl``."""
     with sandbox.lock:
         if "appUrl" in data:
             sandbox.app_url = str(data["appUrl"]).rstrip("/")
         if "autoChannels" in data:
             sandbox.auto_channels = bool(data["autoChannels"])
+        if "asyncWebhooks" in data:
+            sandbox.async_webhooks = bool(data["asyncWebhooks"])
         for channel in data.get("channels") or []:
             channel_apply(sandbox, str(channel["channelId"]), channel)
         for login_channel in data.get("loginChannels") or []:

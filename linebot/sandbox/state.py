@@ -171,6 +171,7 @@ class Sandbox:
         self.seed = seed
         self.app_url = app_url.rstrip("/")
         self.auto_channels = auto_channels
+        self.async_webhooks = False
         self._initial = {
             "app_url": self.app_url,
             "auto_channels": auto_channels,
@@ -192,6 +193,7 @@ class Sandbox:
         with self.lock:
             self.app_url = self._initial["app_url"]
             self.auto_channels = self._initial["auto_channels"]
+            self.async_webhooks = False
             self.rate_limiter.enabled = self._initial["rate_limits"]
             self.limits = Limits()
             self.rate_limiter.overrides.clear()

@@ -8,6 +8,7 @@ holds the state lock: the app may call the sandbox back while handling the webho
 import datetime
 import json
 import logging
+import threading
 import time
 from typing import Any
 
@@ -92,8 +93,15 @@ def deliver(
 
 
 def event_send(sandbox: Sandbox, channel: Channel, event: dict[str, Any]) -> dict[str, Any]:
-    """Issue and deliver one event; the answer the control API gives back."""
+    """Issue and deliver one event; the answer the control API gives back.
+
+    With ``sandbox.async_webhooks`` (for load tests) delivery happens in a thread and
+    ``delivery`` is None; its result still lands in the channel's webhook records.
+    """
     event = event_issue(sandbox, channel, event)
+    if sandbox.async_webhooks:
+        threading.Thread(target=deliver, args=(sandbox, channel, [event]), daemon=True).start()
+        return {"event": event, "delivery": None}
     return {"event": event, "delivery": deliver(sandbox, channel, [event])}
 
 

@@ -1,6 +1,7 @@
 """Simulated users: their actions reach the app as signed webhooks shaped per webhook.yml."""
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -175,3 +176,15 @@ def test_a_failed_account_link_has_no_source_nor_reply_token(sandbox, sandbox_ch
     check_event(event)
     assert event["link"]["result"] == "failed"
     assert "source" not in event and "replyToken" not in event
+
+
+def test_async_webhooks_are_delivered_in_the_background(sandbox, sandbox_channel, user):
+    sandbox.control.configure(async_webhooks=True)
+    result = sandbox.control.follow(sandbox_channel.channel_id, user["userId"])
+    assert result["delivery"] is None
+    deadline = time.monotonic() + 5
+    while not sandbox_channel.receiver.received and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert (
+        sandbox_channel.receiver.events[0]["webhookEventId"] == (result["event"]["webhookEventId"])
+    )
