@@ -15,6 +15,7 @@ from linebot.preview import (
     render_message,
     render_messages,
 )
+from linebot.preview.__main__ import main as preview_main
 
 IMG = "https://example.com/img"
 
@@ -1227,3 +1228,22 @@ def test_every_class_in_the_stylesheet_and_output_is_prefixed():
     tree = parse(render_messages(EVERY_MESSAGE_TYPE))
     used = {name for _, attrs in tree.elements for name in (attrs.get("class") or "").split()}
     assert all(name.startswith("lp-") for name in used)
+
+
+def test_command_writes_a_standalone_script_free_page(tmp_path):
+    request = tmp_path / "push.json"
+    request.write_text(json.dumps({"to": "U1", "messages": [{"type": "text", "text": "<hi>"}]}))
+    output = tmp_path / "page.html"
+    preview_main([str(request), "-o", str(output)])
+    html = output.read_text(encoding="utf-8")
+    assert html.startswith("<!doctype html>")
+    assert preview_css() in html
+    assert "&lt;hi&gt;" in html
+    assert "<script" not in html
+
+
+def test_command_accepts_a_bare_flex_container(tmp_path, capsys):
+    container = tmp_path / "bubble.json"
+    container.write_text(json.dumps(RECEIPT))
+    preview_main([str(container)])
+    assert "LINE Store" in capsys.readouterr().out
