@@ -25,7 +25,8 @@ AUTH_MISSING = (
     "Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS TOKEN>'"
 )
 AUTH_FAILED = (
-    "Authentication failed. Confirm that the access token in the authorization header is valid."
+    "Authentication failed due to the following reason: invalid token. "
+    "Confirm that the access token in the authorization header is valid."
 )
 # Credentials are never recorded; everything else is, for inspection.
 UNRECORDED_HEADERS = frozenset({"authorization", "cookie"})

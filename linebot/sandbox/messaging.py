@@ -179,6 +179,17 @@ def _recipient_ids(channel: Channel, recipient: Any, path: str) -> set[str]:
 
 MIN_FRIENDS_FOR_FILTER = 100
 MIN_NARROWCAST_TARGETS = 50
+MAX_NARROWCAST_AUDIENCES = 10
+
+
+def _audience_count(recipient: Any) -> int:
+    """How many audiences a recipient object combines (LINE allows up to 10)."""
+    if not isinstance(recipient, dict):
+        return 0
+    parts = [*recipient.get("and", []), *recipient.get("or", [])]
+    if "not" in recipient:
+        parts.append(recipient["not"])
+    return (recipient.get("type") == "audience") + sum(_audience_count(p) for p in parts)
 
 
 def narrowcast(call: Call) -> Response:
@@ -188,6 +199,10 @@ def narrowcast(call: Call) -> Response:
     reachable = [user for user in channel.users.values() if user.reachable]
     if body.get("filter") and len(reachable) < MIN_FRIENDS_FOR_FILTER:
         raise ApiError(403, "Not enough reachable friends to use a demographic filter.")
+    if _audience_count(body.get("recipient")) > MAX_NARROWCAST_AUDIENCES:
+        raise invalid_property(
+            "recipient", f"Must combine at most {MAX_NARROWCAST_AUDIENCES} audiences."
+        )
     if body.get("recipient") is None:
         ids = {user.user_id for user in reachable}
     else:

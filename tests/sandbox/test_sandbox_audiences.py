@@ -109,3 +109,22 @@ def test_insight_counts_followers_and_deliveries(api, friends, sandbox, sandbox_
     assert api("GET", "/v2/bot/insight/message/delivery", params={"date": "20991231"}).json() == {
         "status": "unready"
     }
+
+
+def test_narrowcast_combines_at_most_10_audiences(api, friends):
+    audience_id = api(
+        "POST",
+        "/v2/bot/audienceGroup/upload",
+        json={"description": "VIP", "audiences": [{"id": friends[0]}]},
+    ).json()["audienceGroupId"]
+    leaf = {"type": "audience", "audienceGroupId": audience_id}
+    answer = api(
+        "POST",
+        "/v2/bot/message/narrowcast",
+        json={
+            "messages": [{"type": "text", "text": "x"}],
+            "recipient": {"type": "operator", "or": [leaf] * 11},
+        },
+    )
+    assert answer.status_code == 400
+    assert answer.json()["details"][0]["property"] == "recipient"

@@ -49,8 +49,8 @@ def test_unknown_token_is_401_once_auto_channels_are_off(sandbox, sandbox_channe
     )
     assert response.status_code == 401
     assert response.json() == {
-        "message": "Authentication failed. Confirm that the access token in the authorization "
-        "header is valid."
+        "message": "Authentication failed due to the following reason: invalid token. "
+        "Confirm that the access token in the authorization header is valid."
     }
     assert api(sandbox, sandbox_channel, "GET", "/v2/bot/info").status_code == 200
 
