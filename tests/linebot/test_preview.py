@@ -2,9 +2,13 @@
 
 import copy
 import json
+import os
 import random
 import re
+import subprocess
+import sys
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -1247,3 +1251,17 @@ def test_command_accepts_a_bare_flex_container(tmp_path, capsys):
     container.write_text(json.dumps(RECEIPT))
     preview_main([str(container)])
     assert "LINE Store" in capsys.readouterr().out
+
+
+def test_renderer_needs_no_django():
+    """The standalone sandbox imports the renderer without Django settings."""
+    code = (
+        "import sys; from linebot.preview import render_messages, preview_css;"
+        "render_messages([{'type': 'text', 'text': 'x'}]); preview_css();"
+        "assert 'django' not in sys.modules, 'django imported'"
+    )
+    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=Path(__file__).parents[2], env=env, capture_output=True
+    )
+    assert result.returncode == 0, result.stderr.decode()
