@@ -95,8 +95,9 @@ def test_invalid_rules_say_what_is_wrong(fields, field, says):
         **{"messages": TEXT, **fields},
     )
 
-    with translation.override("en"), pytest.raises(ValidationError) as error:
-        candidate.full_clean()
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as error:
+            candidate.full_clean()
 
-    assert field in error.value.message_dict
-    assert says in " ".join(error.value.message_dict[field])
+        assert field in error.value.message_dict
+        assert says in " ".join(error.value.message_dict[field])
