@@ -10,7 +10,6 @@ import random
 import secrets
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -206,6 +205,7 @@ class Sandbox:
             self.requests.clear()
 
     def user_id(self) -> str:
+        """A new user id, ``U`` + 32 hex digits, repeatable with the seed."""
         return "U" + random_hex(self.rng)
 
     def channel_register(self, **values: Any) -> Channel:
@@ -242,6 +242,3 @@ class Sandbox:
 
     def channel(self, channel_id: str) -> Channel | None:
         return self.channels.get(channel_id)
-
-    def request_id(self) -> str:
-        return str(uuid.uuid4())
