@@ -40,6 +40,11 @@ def member_timeline(member: Member, *, limit: int = TIMELINE_LENGTH) -> list[Tim
         .order_by("-created_at", "-id")[:limit]
     )
     return [
-        TimelineEntry(message=message, html=render_message(_payload_for_display(message)))
+        TimelineEntry(
+            message=message,
+            html=render_message(
+                _payload_for_display(message), sent=message.direction == Direction.OUTBOUND
+            ),
+        )
         for message in reversed(list(latest))
     ]
