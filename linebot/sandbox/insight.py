@@ -4,6 +4,7 @@ Unlike LINE, a day's numbers are ready at once (no aggregation delay), so demos 
 future dates answer ``unready``.
 """
 
+import functools
 import re
 
 from werkzeug.wrappers import Response
@@ -57,7 +58,24 @@ def deliveries(call: Call) -> Response:
     return json_response({"status": "ready", **{k: v for k, v in counts.items() if v}})
 
 
+def sent_count(call: Call, via: str) -> Response:
+    """``/v2/bot/message/delivery/{via}``: messages sent that day by one way of sending."""
+    date = _date(call, required=True)
+    if date > jst_day(now_ms()):
+        return json_response({"status": "unready"})
+    return json_response({"status": "ready", "success": call.bot.sent[f"{date}:{via}"]})
+
+
 ROUTES = [
     Route("/v2/bot/insight/followers", "GET", "insight_followers", followers),
     Route("/v2/bot/insight/message/delivery", "GET", "insight_delivery", deliveries),
+    *(
+        Route(
+            f"/v2/bot/message/delivery/{via}",
+            "GET",
+            f"delivery_{via}",
+            functools.partial(sent_count, via=via),
+        )
+        for via in ("reply", "push", "multicast", "broadcast")
+    ),
 ]

@@ -33,6 +33,7 @@ LINE_RATE_LIMITS: dict[str, tuple[int, float]] = {
     "richmenu_batch_progress": (100, 3600.0),
     "richmenu_batch": (3, 3600.0),
     "richmenu_list": (10, 1.0),
+    "loading": (100, 1.0),
 }
 
 
@@ -52,6 +53,7 @@ class Limits:
     rich_menu_max_image_bytes: int = 1024 * 1024
     rich_menu_max_areas: int = 20
     followers_max_limit: int = 1000
+    webhook_timeout: float = 10.0
 
     def updated(self, values: dict[str, Any]) -> "Limits":
         """A copy with the given values changed; message limits may be given at top level too."""

@@ -53,6 +53,7 @@ def deliver(
     timestamp = now_ms()
     reached = [user for user in users if user.reachable]
     for user in reached:
+        user.loading_until = 0.0
         for message, ids in zip(messages, sent, strict=True):
             user.chat.append(
                 {
@@ -316,6 +317,21 @@ def content(call: Call, message_id: str) -> Response:
     return Response(data, content_type=content_type)
 
 
+def loading_start(call: Call) -> Response:
+    """Show the typing indicator in the user's chat until a message arrives or time is up."""
+    body = call.json_object()
+    seconds = body.get("loadingSeconds", 20)
+    if not isinstance(seconds, int) or not 5 <= seconds <= 60 or seconds % 5:
+        raise invalid_property("loadingSeconds", "Must be a multiple of 5 from 5 to 60.")
+    chat_id = body.get("chatId")
+    user = call.bot.users.get(chat_id) if isinstance(chat_id, str) else None
+    if user is None:
+        raise invalid_property("chatId", "Must be the user id of a user in a one-on-one chat.")
+    if user.reachable:
+        user.loading_until = time.time() + seconds
+    return json_response({}, status=202)
+
+
 def link_token(call: Call, user_id: str) -> Response:
     user = call.bot.users.get(user_id)
     if user is None or not user.reachable:
@@ -347,4 +363,5 @@ ROUTES = [
     Route("/v2/bot/info", "GET", "bot_info", bot_info),
     Route("/v2/bot/message/<message_id>/content", "GET", "content", content),
     Route("/v2/bot/user/<user_id>/linkToken", "POST", "link_token", link_token),
+    Route("/v2/bot/chat/loading/start", "POST", "loading", loading_start),
 ]

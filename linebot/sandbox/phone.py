@@ -159,6 +159,7 @@ def phone(call: Call, user_id: str) -> Response:
             ),
             "rich_menu": _rich_menu_view(channel, user),
             "chat_length": len(user.chat),
+            "loading": user.loading_until > time.time(),
             "error": call.request.args.get("error", ""),
         }
     return render("sandbox/phone.html", context)

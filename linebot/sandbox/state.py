@@ -58,6 +58,7 @@ class SimUser:
     followed_at: int = 0
     rich_menu_id: str | None = None
     rich_menu_alias_id: str | None = None
+    loading_until: float = 0.0
     chat: list[dict[str, Any]] = field(default_factory=list)
 
     @property

@@ -23,7 +23,6 @@ from .state import Channel, Sandbox, SimUser, now_ms, random_hex, ulid
 
 logger = logging.getLogger(__name__)
 
-WEBHOOK_TIMEOUT = 10.0
 USER_AGENT = "LineBotWebhook/2.0"
 
 
@@ -77,7 +76,9 @@ def deliver(
             "X-Line-Signature": signature_create(channel_secret=channel.channel_secret, body=body),
         }
         try:
-            answer = requests.post(url, data=body, headers=headers, timeout=WEBHOOK_TIMEOUT)
+            answer = requests.post(
+                url, data=body, headers=headers, timeout=sandbox.limits.webhook_timeout
+            )
             result.update(statusCode=answer.status_code, reason=answer.reason or "")
         except requests.RequestException as error:
             result["reason"] = type(error).__name__

@@ -128,3 +128,16 @@ def test_narrowcast_combines_at_most_10_audiences(api, friends):
     )
     assert answer.status_code == 400
     assert answer.json()["details"][0]["property"] == "recipient"
+
+
+def test_sent_message_counts_per_way_of_sending(api, friends):
+    api(
+        "POST",
+        "/v2/bot/message/push",
+        json={"to": friends[0], "messages": [{"type": "text", "text": "x"}] * 2},
+    )
+    today = time.strftime("%Y%m%d", time.gmtime(time.time() + 9 * 3600))
+    pushed = api("GET", "/v2/bot/message/delivery/push", params={"date": today}).json()
+    assert pushed == {"status": "ready", "success": 2}
+    replied = api("GET", "/v2/bot/message/delivery/reply", params={"date": today}).json()
+    assert replied == {"status": "ready", "success": 0}

@@ -103,3 +103,31 @@ def test_new_user_form_creates_a_friend(sandbox, sandbox_channel):
     )
     assert answer.status_code == 200 and "Ken" in answer.text
     assert sandbox_channel.receiver.events[-1]["type"] == "follow"
+
+
+def test_loading_animation_shows_until_a_message_arrives(sandbox, sandbox_channel):
+    user = sandbox.control.user_create(sandbox_channel.channel_id, follow=True)["user"]
+    url = f"{sandbox.url}/v2/bot/chat/loading/start"
+    bad = requests.post(
+        url,
+        json={"chatId": user["userId"], "loadingSeconds": 7},
+        headers=sandbox_channel.auth,
+        timeout=10,
+    )
+    assert bad.status_code == 400
+    started = requests.post(
+        url,
+        json={"chatId": user["userId"], "loadingSeconds": 30},
+        headers=sandbox_channel.auth,
+        timeout=10,
+    )
+    assert started.status_code == 202
+    phone = f"{sandbox.url}/sandbox/users/{user['userId']}"
+    assert "•••" in requests.get(phone, timeout=10).text
+    requests.post(
+        f"{sandbox.url}/v2/bot/message/push",
+        json={"to": user["userId"], "messages": [{"type": "text", "text": "done"}]},
+        headers=sandbox_channel.auth,
+        timeout=10,
+    ).raise_for_status()
+    assert "•••" not in requests.get(phone, timeout=10).text
