@@ -51,6 +51,8 @@ def user_create(
 def user_follow(sandbox: Sandbox, channel: Channel, user: SimUser) -> dict[str, Any]:
     """Add as friend, or unblock: ``follow`` event with ``isUnblocked`` and a reply token."""
     with sandbox.lock:
+        if user.reachable:
+            raise ApiError(400, "The user is already a friend")
         unblocked = user.blocked
         user.is_friend, user.blocked = True, False
         user.followed_at = user.followed_at if unblocked else now_ms()
