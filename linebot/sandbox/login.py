@@ -332,6 +332,35 @@ def friendship(call: Call) -> Response:
         return json_response({"friendFlag": found[1].reachable})
 
 
+def revoke(call: Call) -> Response:
+    """Revoke an access token (and its refresh token); unknown tokens are fine too."""
+    login_channel = _client(call)
+    if login_channel is None:
+        return oauth_error("invalid_client", "invalid client_id or client_secret")
+    access_token = call.request.form.get("access_token", "")
+    login_channel.access_tokens.pop(access_token, None)
+    login_channel.refresh_tokens = {
+        token: grant
+        for token, grant in login_channel.refresh_tokens.items()
+        if grant["accessToken"] != access_token
+    }
+    return Response(status=200)
+
+
+def userinfo(call: Call) -> Response:
+    """OpenID Connect userinfo: needs an access token with the ``openid`` scope."""
+    scheme, _, value = call.request.headers.get("Authorization", "").partition(" ")
+    found = _access_grant(call, value.strip()) if scheme.lower() == "bearer" else None
+    if found is None or "openid" not in found[1]["scope"].split():
+        return json_response({"message": "invalid token"}, status=401)
+    login_channel, grant = found
+    user = call.sandbox.channels[login_channel.messaging_channel_id].users[grant["userId"]]
+    claims = {"sub": user.user_id, "name": user.display_name}
+    if user.picture_url:
+        claims["picture"] = user.picture_url
+    return json_response(claims)
+
+
 def account_link_dialog(call: Call) -> Response:
     """The page a user reaches from the bot: links their account and fires ``accountLink``."""
     link_token = call.request.args.get("linkToken", "")
@@ -368,6 +397,8 @@ ROUTES = [
     Route(
         "/oauth2/v2.1/verify", "GET", "login_verify_access_token", verify_access_token, kind="login"
     ),
+    Route("/oauth2/v2.1/revoke", "POST", "login_revoke", revoke, kind="login"),
+    Route("/oauth2/v2.1/userinfo", "GET", "login_userinfo", userinfo, kind="login"),
     Route("/v2/profile", "GET", "login_profile", profile, kind="login"),
     Route("/friendship/v1/status", "GET", "login_friendship", friendship, kind="login"),
     Route(

@@ -175,3 +175,18 @@ def test_a_tampered_id_token_does_not_verify(login):
         timeout=10,
     )
     assert answer.status_code == 400 and answer.json()["error"] == "invalid_request"
+
+
+def test_userinfo_and_revoke(login):
+    back = consent(login, authorize_params(), display_name="Mio")
+    access_token = exchange(login, back["code"]).json()["access_token"]
+    auth = {"Authorization": f"Bearer {access_token}"}
+    info = requests.get(f"{login.url}/oauth2/v2.1/userinfo", headers=auth, timeout=10)
+    assert info.status_code == 200 and info.json()["name"] == "Mio"
+    revoked = requests.post(
+        f"{login.url}/oauth2/v2.1/revoke",
+        data={"access_token": access_token, "client_id": LOGIN_ID, "client_secret": LOGIN_SECRET},
+        timeout=10,
+    )
+    assert revoked.status_code == 200
+    assert requests.get(f"{login.url}/v2/profile", headers=auth, timeout=10).status_code == 401
