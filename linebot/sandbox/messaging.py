@@ -208,13 +208,11 @@ def narrowcast(call: Call) -> Response:
         ids = {user.user_id for user in reachable}
     else:
         ids = _recipient_ids(channel, body["recipient"], "recipient")
-    targets = sorted(user_id for user_id in ids if channel.users.get(user_id, None))
-    targets = [user_id for user_id in targets if channel.users[user_id].reachable]
+    targets = sorted(uid for uid in ids if uid in channel.users and channel.users[uid].reachable)
     limit = body.get("limit") or {}
     if isinstance(limit.get("max"), int):
         targets = targets[: limit["max"]]
-    accepted = now_ms()
-    progress: dict[str, Any] = {"phase": "succeeded", "acceptedTime": iso_ms(accepted)}
+    progress: dict[str, Any] = {"phase": "succeeded", "acceptedTime": iso_ms(now_ms())}
     remaining = None if channel.quota is None else max(channel.quota - channel.usage, 0)
     if limit.get("upToRemainingQuota") and remaining is not None and len(targets) > remaining:
         if limit.get("forbidPartialDelivery"):
