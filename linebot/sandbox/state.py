@@ -18,6 +18,8 @@ from .limits import Limits, RateLimiter
 
 CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 MAX_RECORDED_REQUESTS = 5000
+# Past events kept for inspection and redelivery; long benchmarks must not grow memory forever.
+MAX_KEPT_EVENTS = 10_000
 # Credentials the sandbox makes up when a channel is registered without them.
 GENERATED = ("access_token", "channel_secret", "bot_user_id", "basic_id")
 
@@ -114,8 +116,24 @@ class Channel:
     audiences: dict[int, dict[str, Any]] = field(default_factory=dict)
     narrowcasts: dict[str, dict[str, Any]] = field(default_factory=dict)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
-    webhooks: list[dict[str, Any]] = field(default_factory=list)
+    webhooks: collections.deque[dict[str, Any]] = field(
+        default_factory=lambda: collections.deque(maxlen=MAX_KEPT_EVENTS)
+    )
     sent: collections.Counter = field(default_factory=collections.Counter)
+
+    def forget_expired(self, now: float, *, redelivery_window: float) -> None:
+        """Drop reply tokens and retry keys past their time, so memory stays flat under load.
+
+        A reply token stays while a redelivery of its event could still make it valid.
+        """
+        self.reply_tokens = {
+            token: issued
+            for token, issued in self.reply_tokens.items()
+            if max(issued["expires"], issued["eventTimestamp"] / 1000 + redelivery_window) > now
+        }
+        self.retry_keys = {
+            key: accepted for key, accepted in self.retry_keys.items() if accepted["expires"] > now
+        }
 
     def as_dict(self) -> dict[str, Any]:
         """Its configuration, without the chats; secrets included: this is a test double."""
