@@ -19,7 +19,7 @@ from . import audiences, control_api, insight, login, messaging, phone, richmenu
 from .faults import FaultRule
 from .responses import NOT_FOUND, RATE_LIMITED, ApiError
 from .routing import Call, Route
-from .state import MAX_KEPT_EVENTS, Channel, Sandbox, now_ms
+from .state import Channel, Sandbox, now_ms
 
 AUTH_MISSING = (
     "Authorization header required. Must follow the scheme, 'Authorization: Bearer <ACCESS TOKEN>'"
@@ -147,7 +147,7 @@ class SandboxApp:
                 _retry_key_check(sandbox, call.channel, retry_key)
             response = route.handler(call, **args)
             if retry_key is not None and 200 <= response.status_code < 300:
-                if len(call.channel.retry_keys) >= MAX_KEPT_EVENTS:
+                if len(call.channel.retry_keys) >= call.channel.prune_at:
                     call.channel.forget_expired(
                         time.time(), redelivery_window=sandbox.limits.redelivered_reply_token_ttl
                     )

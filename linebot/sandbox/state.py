@@ -119,6 +119,7 @@ class Channel:
     webhooks: collections.deque[dict[str, Any]] = field(
         default_factory=lambda: collections.deque(maxlen=MAX_KEPT_EVENTS)
     )
+    prune_at: int = MAX_KEPT_EVENTS
     sent: collections.Counter = field(default_factory=collections.Counter)
 
     def forget_expired(self, now: float, *, redelivery_window: float) -> None:
@@ -134,6 +135,8 @@ class Channel:
         self.retry_keys = {
             key: accepted for key, accepted in self.retry_keys.items() if accepted["expires"] > now
         }
+        # Valid entries must stay; scan again only when they have doubled, not on every call.
+        self.prune_at = max(MAX_KEPT_EVENTS, 2 * max(len(self.reply_tokens), len(self.retry_keys)))
 
     def as_dict(self) -> dict[str, Any]:
         """Its configuration, without the chats; secrets included: this is a test double."""

@@ -19,7 +19,7 @@ from linebot.signature import signature_create
 
 from .responses import ApiError, invalid_property, json_response
 from .routing import Call, Route
-from .state import MAX_KEPT_EVENTS, Channel, Sandbox, SimUser, now_ms, random_hex, ulid
+from .state import Channel, Sandbox, SimUser, now_ms, random_hex, ulid
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +46,7 @@ def event_issue(sandbox: Sandbox, channel: Channel, event: dict[str, Any]) -> di
     """Give the event its reply token (if it takes one) and keep it for redelivery."""
     with sandbox.lock:
         if "replyToken" in event:
-            if len(channel.reply_tokens) >= MAX_KEPT_EVENTS:
+            if len(channel.reply_tokens) >= channel.prune_at:
                 channel.forget_expired(
                     time.time(), redelivery_window=sandbox.limits.redelivered_reply_token_ttl
                 )
