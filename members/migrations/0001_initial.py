@@ -99,7 +99,7 @@ class Migration(migrations.Migration):
                 ('line_message_id', models.CharField(blank=True, max_length=32, verbose_name='LINE message ID')),
                 ('quote_token', models.CharField(blank=True, max_length=200, verbose_name='quote token')),
                 ('webhook_event_id', models.CharField(blank=True, max_length=64, verbose_name='webhook event ID')),
-                ('content', models.FileField(blank=True, upload_to=members.models._content_path, verbose_name='content')),
+                ('content', models.FileField(blank=True, upload_to=members.models.message_content_path, verbose_name='content')),
                 ('content_type', models.CharField(blank=True, max_length=100, verbose_name='content type')),
                 ('unsent_at', models.DateTimeField(blank=True, null=True, verbose_name='unsent')),
                 ('created_at', models.DateTimeField(db_index=True, verbose_name='time')),

@@ -5,6 +5,25 @@ from django.utils.translation import gettext_lazy as _
 
 from linebot.models import Channel
 
+__all__ = [
+    "Direction",
+    "EventKind",
+    "FriendStatus",
+    "Gender",
+    "Member",
+    "MemberEvent",
+    "MemberQuerySet",
+    "Message",
+    "MessageQuerySet",
+    "MessageSource",
+    "MessageStatus",
+    "Prefecture",
+    "Rank",
+    "Tag",
+    "line_user_id_validator",
+    "message_content_path",
+]
+
 line_user_id_validator = RegexValidator(
     r"^U[0-9a-f]{32}$", _("A LINE user ID is U and 32 hex digits.")
 )
@@ -157,6 +176,14 @@ class Member(models.Model):
         help_text=_('Free-form data by key, e.g. {"favourite_store": "Shibuya"}.'),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="members", verbose_name=_("tags"))
+    marketing_opted_out_at = models.DateTimeField(
+        _("opted out of marketing"),
+        null=True,
+        blank=True,
+        help_text=_(
+            "Set when the member asks for no marketing messages; replies still reach them."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
@@ -269,7 +296,7 @@ class MessageQuerySet(models.QuerySet):
         return self.filter(unsent_at__isnull=True)
 
 
-def _content_path(message, filename):
+def message_content_path(message, filename):
     return f"line-content/{message.channel_id}/{message.created_at:%Y/%m}/{filename}"
 
 
@@ -310,7 +337,7 @@ class Message(models.Model):
     line_message_id = models.CharField(_("LINE message ID"), max_length=32, blank=True)
     quote_token = models.CharField(_("quote token"), max_length=200, blank=True)
     webhook_event_id = models.CharField(_("webhook event ID"), max_length=64, blank=True)
-    content = models.FileField(_("content"), upload_to=_content_path, blank=True)
+    content = models.FileField(_("content"), upload_to=message_content_path, blank=True)
     content_type = models.CharField(_("content type"), max_length=100, blank=True)
     unsent_at = models.DateTimeField(_("unsent"), null=True, blank=True)
     created_at = models.DateTimeField(_("time"), db_index=True)
