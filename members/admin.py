@@ -166,3 +166,4 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+from . import admin_segments  # noqa: E402, F401  (registers the segment and audience admin)

@@ -4,5 +4,7 @@ from .core import *  # noqa: F403
 from .core import __all__ as _core
 from .linking import *  # noqa: F403
 from .linking import __all__ as _linking
+from .segments import *  # noqa: F403
+from .segments import __all__ as _segments
 
-__all__ = [*_core, *_linking]
+__all__ = [*_core, *_linking, *_segments]

@@ -1,0 +1,1 @@
+"""Admin for segments and audiences (imported by members.admin)."""

@@ -1,0 +1,3 @@
+"""Segments and audiences: who gets a message."""
+
+__all__: list[str] = []
