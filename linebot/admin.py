@@ -30,6 +30,7 @@ class ChannelAdminForm(forms.ModelForm):
             "access_token",
             "bot_basic_id",
             "bot_user_id",
+            "login_app",
         )
         widgets = {"channel_secret": SecretInput(), "access_token": SecretInput()}
 
@@ -72,6 +73,7 @@ class ChannelAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (_("LINE Login"), {"fields": ("login_app",)}),
         (_("Webhook"), {"fields": ("webhook_url_copy",)}),
         (_("History"), {"fields": ("created_at", "updated_at")}),
     )

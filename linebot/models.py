@@ -58,6 +58,19 @@ class Channel(models.Model):
         default=Platform.SANDBOX,
         help_text=_("Real LINE, or the local sandbox that emulates it."),
     )
+    login_app = models.OneToOneField(
+        "socialaccount.SocialApp",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="line_channel",
+        verbose_name=_("LINE Login channel"),
+        help_text=_(
+            "The allauth social application holding the LINE Login channel's ID and secret. "
+            "It must be under the same LINE provider as this Messaging API channel, or LINE "
+            "gives the same person different user IDs and logins cannot be linked to friends."
+        ),
+    )
     webhook_key = models.UUIDField(
         _("webhook key"), default=uuid.uuid4, unique=True, editable=False
     )

@@ -8,7 +8,14 @@ from linebot.models import Channel
 
 from .core import Member
 
-__all__ = ["AccountLinkNonce", "LinkAction", "LinkEvent", "LinkMethod", "MemberLink"]
+__all__ = [
+    "AccountLinkNonce",
+    "LinkAction",
+    "LinkEvent",
+    "LinkMethod",
+    "LinkRateSnapshot",
+    "MemberLink",
+]
 
 
 class LinkMethod(models.TextChoices):
@@ -125,7 +132,6 @@ class AccountLinkNonce(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, verbose_name=_("site user")
     )
-    line_user_id = models.CharField(_("LINE user ID"), max_length=33)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     expires_at = models.DateTimeField(_("expires"))
     used_at = models.DateTimeField(_("used"), null=True, blank=True)
@@ -136,4 +142,28 @@ class AccountLinkNonce(models.Model):
         indexes = [models.Index(fields=["expires_at"], name="accountlinknonce_expiry_idx")]
 
     def __str__(self):
-        return f"nonce for {self.line_user_id}"
+        return f"nonce of {self.user}"
+
+
+class LinkRateSnapshot(models.Model):
+    """One day's ID-link rate of a channel: linked friends / effective friends."""
+
+    channel = models.ForeignKey(Channel, on_delete=models.CASCADE, verbose_name=_("channel"))
+    date = models.DateField(_("date"))
+    friends = models.PositiveIntegerField(_("effective friends"))
+    linked = models.PositiveIntegerField(_("linked friends"))
+
+    class Meta:
+        verbose_name = _("ID-link rate")
+        verbose_name_plural = _("ID-link rates")
+        ordering = ["-date"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "date"], name="linkrate_one_per_day")
+        ]
+
+    def __str__(self):
+        return f"{self.date}: {self.rate:.1%}"
+
+    @property
+    def rate(self) -> float:
+        return self.linked / self.friends if self.friends else 0.0
