@@ -176,6 +176,14 @@ class Member(models.Model):
         help_text=_('Free-form data by key, e.g. {"favourite_store": "Shibuya"}.'),
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="members", verbose_name=_("tags"))
+    # Contact data is kept only hashed (see members.audiences.contact_hash_*), for matching
+    # uploaded audiences.
+    email_sha256 = models.CharField(
+        _("email (SHA-256)"), max_length=64, blank=True, db_index=True, editable=False
+    )
+    phone_sha256 = models.CharField(
+        _("phone (SHA-256)"), max_length=64, blank=True, db_index=True, editable=False
+    )
     marketing_opted_out_at = models.DateTimeField(
         _("opted out of marketing"),
         null=True,

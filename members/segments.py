@@ -1,0 +1,1032 @@
+"""Segments: a versioned JSON rule tree, validated, summarised, and compiled to one SQL query.
+
+Stored form::
+
+    {"version": 1, "root": {"type": "group", "op": "and", "rules": [...]}}
+
+A group's ``op`` is ``and`` (all of), ``or`` (any of) or ``not`` (none of); groups nest. Every
+other node is a condition, ``{"type": <type>, ...}``:
+
+=================  ==========================================================================
+type               fields
+=================  ==========================================================================
+gender             ``values``: list of ``female``/``male``/``other``/``""`` (not given)
+age                ``op`` (``eq gt gte lt lte between``), ``value``, ``value2`` (between);
+                   members without a birthday never match
+birthday_month     ``values``: months 1-12
+prefecture         ``values``: JIS codes 1-47
+rank               ``values``: ``regular``/``silver``/``gold``/``platinum``
+points             ``op`` (``eq ne gt gte lt lte between``), ``value``, ``value2``
+attribute          ``key``, ``value_type`` (``string number boolean date``), ``op``
+                   (``eq ne contains gt gte lt lte exists not_exists``), ``value``
+tags               ``match`` (``any all none``), ``tags``: tag ids
+friend_status      ``values``: ``friend``/``blocked``/``unknown``
+link               ``linked`` (bool), ``methods``: link methods (empty: any)
+followed           ``field`` (``followed_at``/``first_followed_at``), ``op`` (``within_days``
+                   ``before`` ``after`` ``between``), ``value``, ``value2`` (days or
+                   ``YYYY-MM-DD`` dates, in the site's time zone)
+language           ``values``: language codes (``ja``, ``en``...)
+event              ``kind``, ``name`` (blank: any), ``name_match`` (``exact``/``prefix``),
+                   ``days`` (0: ever), ``measure`` (``count``/``sum`` of value), ``op``
+                   (``gte gt eq lte lt``), ``value``
+event_followup     ``kind``, ``name``, ``days``, ``then_kind``, ``then_name``,
+                   ``within_hours``, ``happened`` (bool): e.g. added to cart and no purchase
+                   within 24 hours (only events whose window has passed count)
+wrote              ``days``, ``happened`` (bool): the member wrote to us in the last N days
+received_campaign  ``campaign`` (id), ``happened`` (bool): our message log has a message of
+                   that campaign to the member
+segment            ``segment`` (id), ``member`` (bool): in (or not in) another segment
+audience           ``audience`` (id), ``member`` (bool): in (or not in) an uploaded audience
+=================  ==========================================================================
+
+Everything compiles to a ``Q`` over ``Member`` (``Exists``/``IN`` subqueries for related rows),
+so ``segment_queryset`` is a single query and ``segment_contains`` asks the same query about
+one member.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import ValidationError
+from django.db.models import (
+    Case,
+    Count,
+    DecimalField,
+    Exists,
+    Func,
+    OuterRef,
+    Q,
+    QuerySet,
+    Sum,
+    TextField,
+    Value,
+    When,
+)
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Cast
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IContains,
+    LessThan,
+    LessThanOrEqual,
+)
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.text import format_lazy
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, ngettext
+
+from .models import (
+    Audience,
+    AudienceEntry,
+    AudienceKind,
+    Direction,
+    EventKind,
+    FriendStatus,
+    Gender,
+    LinkMethod,
+    Member,
+    MemberEvent,
+    MemberLink,
+    Message,
+    MessageSource,
+    MessageStatus,
+    Prefecture,
+    Rank,
+    Segment,
+)
+
+__all__ = [
+    "CONDITION_TYPES",
+    "DEFINITION_VERSION",
+    "segment_compile",
+    "segment_contains",
+    "segment_count",
+    "segment_dependencies",
+    "segment_queryset",
+    "segment_summary",
+    "segment_validate",
+]
+
+DEFINITION_VERSION = 1
+MAX_DEPTH = 8
+MAX_RULES = 200
+
+GROUP_OPS = ("and", "or", "not")
+NUMBER_OPS = ("eq", "ne", "gt", "gte", "lt", "lte", "between")
+EVENT_OPS = ("gte", "gt", "eq", "lte", "lt")
+ATTRIBUTE_OPS = ("eq", "ne", "contains", "gt", "gte", "lt", "lte", "exists", "not_exists")
+ATTRIBUTE_TYPES = ("string", "number", "boolean", "date")
+FOLLOWED_OPS = ("within_days", "before", "after", "between")
+
+CONDITION_TYPES = {
+    "gender": gettext_lazy("Gender"),
+    "age": gettext_lazy("Age"),
+    "birthday_month": gettext_lazy("Birthday month"),
+    "prefecture": gettext_lazy("Prefecture"),
+    "rank": gettext_lazy("Membership rank"),
+    "points": gettext_lazy("Points"),
+    "attribute": gettext_lazy("Custom attribute"),
+    "tags": gettext_lazy("Tags"),
+    "friend_status": gettext_lazy("Friend status"),
+    "link": gettext_lazy("ID link"),
+    "followed": gettext_lazy("Follow date"),
+    "language": gettext_lazy("Language"),
+    "event": gettext_lazy("Events"),
+    "event_followup": gettext_lazy("Event not followed by another"),
+    "wrote": gettext_lazy("Wrote to us"),
+    "received_campaign": gettext_lazy("Received campaign"),
+    "segment": gettext_lazy("In another segment"),
+    "audience": gettext_lazy("In an uploaded audience"),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+
+
+class _Problems:
+    """Collects "path: message" errors so one save reports every bad rule at once."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+
+    def add(self, path: str, message) -> None:
+        self.messages.append(f"{path}: {message}")
+
+
+def _as_int(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return None
+
+
+def _as_decimal(value) -> Decimal | None:
+    if isinstance(value, bool) or value is None or value == "":
+        return None
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        return None
+    return number if number.is_finite() else None
+
+
+def _as_date(value) -> dt.date | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return dt.date.fromisoformat(value.strip())
+    except ValueError:
+        return None
+
+
+def _check_values(node, path, problems, allowed, label) -> None:
+    values = node.get("values")
+    if not isinstance(values, list) or not values:
+        problems.add(path, _("choose at least one %(what)s") % {"what": label})
+        return
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        problems.add(
+            path,
+            _("unknown %(what)s: %(values)s")
+            % {"what": label, "values": ", ".join(map(str, unknown))},
+        )
+
+
+def _check_comparison(node, path, problems, *, what, ops, integer=False, minimum=None) -> None:
+    op = node.get("op")
+    if op not in ops:
+        problems.add(
+            path, _("%(what)s needs a comparison (%(ops)s)") % {"what": what, "ops": ", ".join(ops)}
+        )
+        return
+    keys = ("value", "value2") if op == "between" else ("value",)
+    for key in keys:
+        number = _as_int(node.get(key)) if integer else _as_decimal(node.get(key))
+        if number is None:
+            if integer:
+                message = _("%(what)s comparison needs a whole number") % {"what": what}
+            else:
+                message = _("%(what)s comparison needs a number") % {"what": what}
+            problems.add(path, message)
+            return
+        if minimum is not None and number < minimum:
+            problems.add(
+                path, _("%(what)s must be at least %(min)s") % {"what": what, "min": minimum}
+            )
+            return
+    if op == "between":
+        low, high = (_as_decimal(node.get(k)) for k in keys)
+        if low > high:
+            problems.add(path, _("%(what)s range is empty (from is above to)") % {"what": what})
+
+
+def _check_days(node, path, problems, key="days", *, allow_zero=False) -> None:
+    days = _as_int(node.get(key))
+    if days is None or days < (0 if allow_zero else 1) or days > 3650:
+        if allow_zero:
+            problems.add(path, _("number of days must be 0 (ever) to 3650"))
+        else:
+            problems.add(path, _("number of days must be 1 to 3650"))
+
+
+def _check_event_kind(node, path, problems, key="kind") -> None:
+    if node.get(key) not in EventKind.values:
+        problems.add(path, _("choose an event kind"))
+
+
+def _check_bool(node, path, problems, key) -> None:
+    if not isinstance(node.get(key, True), bool):
+        problems.add(path, _("%(field)s must be true or false") % {"field": key})
+
+
+def _validate_condition(node, path, problems, context) -> None:
+    kind = node.get("type")
+    if kind == "gender":
+        _check_values(node, path, problems, Gender.values, _("gender"))
+    elif kind == "age":
+        _check_comparison(
+            node,
+            path,
+            problems,
+            what=_("age"),
+            ops=NUMBER_OPS[:1] + NUMBER_OPS[2:],
+            integer=True,
+            minimum=0,
+        )
+    elif kind == "birthday_month":
+        _check_values(node, path, problems, list(range(1, 13)), _("month"))
+    elif kind == "prefecture":
+        _check_values(node, path, problems, Prefecture.values, _("prefecture"))
+    elif kind == "rank":
+        _check_values(node, path, problems, Rank.values, _("rank"))
+    elif kind == "points":
+        _check_comparison(node, path, problems, what=_("points"), ops=NUMBER_OPS, integer=True)
+    elif kind == "attribute":
+        _validate_attribute(node, path, problems)
+    elif kind == "tags":
+        if node.get("match") not in ("any", "all", "none"):
+            problems.add(path, _("tags need a match: any, all or none"))
+        tags = node.get("tags")
+        if not isinstance(tags, list) or not tags or not all(_as_int(t) for t in tags):
+            problems.add(path, _("choose at least one tag"))
+        elif context.channel is not None:
+            known = set(
+                context.channel.tags.filter(pk__in=[_as_int(t) for t in tags]).values_list(
+                    "pk", flat=True
+                )
+            )
+            missing = [t for t in tags if _as_int(t) not in known]
+            if missing:
+                problems.add(
+                    path,
+                    _("unknown tag: %(ids)s") % {"ids": ", ".join(map(str, missing))},
+                )
+    elif kind == "friend_status":
+        _check_values(node, path, problems, FriendStatus.values, _("friend status"))
+    elif kind == "link":
+        _check_bool(node, path, problems, "linked")
+        methods = node.get("methods", [])
+        if not isinstance(methods, list) or any(m not in LinkMethod.values for m in methods):
+            problems.add(path, _("unknown link method"))
+    elif kind == "followed":
+        if node.get("field", "followed_at") not in ("followed_at", "first_followed_at"):
+            problems.add(path, _("follow date must be followed_at or first_followed_at"))
+        op = node.get("op")
+        if op not in FOLLOWED_OPS:
+            problems.add(path, _("follow date needs a comparison"))
+        elif op == "within_days":
+            _check_days(node, path, problems, "value")
+        else:
+            keys = ("value", "value2") if op == "between" else ("value",)
+            dates = [_as_date(node.get(k)) for k in keys]
+            if None in dates:
+                problems.add(path, _("follow date needs a date (YYYY-MM-DD)"))
+            elif op == "between" and dates[0] > dates[1]:
+                problems.add(path, _("follow date range is empty (from is after to)"))
+    elif kind == "language":
+        values = node.get("values")
+        if (
+            not isinstance(values, list)
+            or not values
+            or not all(isinstance(v, str) and 0 < len(v) <= 16 for v in values)
+        ):
+            problems.add(path, _("choose at least one language"))
+    elif kind == "event":
+        _check_event_kind(node, path, problems)
+        _check_name(node, path, problems, "name")
+        if node.get("name_match", "exact") not in ("exact", "prefix"):
+            problems.add(path, _("event name match must be exact or prefix"))
+        _check_days(node, path, problems, allow_zero=True)
+        measure = node.get("measure", "count")
+        if measure not in ("count", "sum"):
+            problems.add(path, _("events are measured by count or sum"))
+        _check_comparison(
+            node,
+            path,
+            problems,
+            what=_("event count") if measure == "count" else _("event value"),
+            ops=EVENT_OPS,
+            integer=measure == "count",
+            minimum=0,
+        )
+    elif kind == "event_followup":
+        _check_event_kind(node, path, problems)
+        _check_event_kind(node, path, problems, "then_kind")
+        _check_name(node, path, problems, "name")
+        _check_name(node, path, problems, "then_name")
+        _check_days(node, path, problems)
+        hours = _as_int(node.get("within_hours"))
+        if hours is None or not 1 <= hours <= 24 * 90:
+            problems.add(path, _("hours must be 1 to 2160"))
+        _check_bool(node, path, problems, "happened")
+    elif kind == "wrote":
+        _check_days(node, path, problems)
+        _check_bool(node, path, problems, "happened")
+    elif kind == "received_campaign":
+        campaign = _as_int(node.get("campaign"))
+        if campaign is None or campaign < 1:
+            problems.add(path, _("received campaign needs a campaign"))
+        _check_bool(node, path, problems, "happened")
+    elif kind == "segment":
+        _validate_segment_reference(node, path, problems, context)
+    elif kind == "audience":
+        audience_id = _as_int(node.get("audience"))
+        _check_bool(node, path, problems, "member")
+        query = Audience.objects.filter(pk=audience_id)
+        if context.channel is not None:
+            query = query.filter(channel=context.channel)
+        if audience_id is None or not query.exists():
+            problems.add(path, _("choose an audience of this channel"))
+    else:
+        problems.add(path, _("unknown condition type %(type)r") % {"type": kind})
+
+
+def _check_name(node, path, problems, key) -> None:
+    name = node.get(key, "")
+    if not isinstance(name, str) or len(name) > 100:
+        problems.add(path, _("event name must be text of at most 100 characters"))
+
+
+def _validate_attribute(node, path, problems) -> None:
+    key = node.get("key")
+    if not isinstance(key, str) or not key.strip() or len(key) > 100:
+        problems.add(path, _("custom attribute needs a key"))
+        return
+    value_type = node.get("value_type", "string")
+    op = node.get("op")
+    if value_type not in ATTRIBUTE_TYPES:
+        problems.add(path, _("custom attribute type must be string, number, boolean or date"))
+        return
+    if op not in ATTRIBUTE_OPS:
+        problems.add(path, _("custom attribute needs a comparison"))
+        return
+    if op in ("exists", "not_exists"):
+        return
+    value = node.get("value")
+    if op == "contains" and value_type != "string":
+        problems.add(path, _("only text attributes can be searched with contains"))
+    elif value_type in ("number",) and _as_decimal(value) is None:
+        problems.add(path, _("custom attribute %(key)s comparison needs a number") % {"key": key})
+    elif value_type == "boolean" and (not isinstance(value, bool) or op not in ("eq", "ne")):
+        problems.add(path, _("custom attribute %(key)s is compared with yes or no") % {"key": key})
+    elif value_type == "date" and _as_date(value) is None:
+        problems.add(path, _("custom attribute %(key)s needs a date (YYYY-MM-DD)") % {"key": key})
+    elif value_type == "string" and (not isinstance(value, str) or value == ""):
+        problems.add(path, _("custom attribute %(key)s needs a text value") % {"key": key})
+    elif value_type == "string" and op in ("gt", "gte", "lt", "lte"):
+        problems.add(path, _("text attributes are compared with is, is not or contains"))
+
+
+def _validate_segment_reference(node, path, problems, context) -> None:
+    segment_id = _as_int(node.get("segment"))
+    _check_bool(node, path, problems, "member")
+    query = Segment.objects.filter(pk=segment_id)
+    if context.channel is not None:
+        query = query.filter(channel=context.channel)
+    other = query.first() if segment_id else None
+    if other is None:
+        problems.add(path, _("choose a segment of this channel"))
+        return
+    chain = _segment_cycle(start=context.segment, through=other)
+    if chain:
+        problems.add(
+            path,
+            _("segments cannot include themselves: %(path)s")
+            % {"path": " → ".join(f"“{name}”" for name in chain)},
+        )
+
+
+def _segment_cycle(*, start: Segment | None, through: Segment) -> list[str] | None:
+    """Names along a path from ``through`` back to ``start`` (or any loop), else None."""
+    if start is not None and start.pk is not None and through.pk == start.pk:
+        return [start.name, through.name]
+
+    def walk(segment, trail, seen):
+        for other_id in segment_dependencies(segment.definition):
+            if start is not None and other_id == start.pk:
+                return [*trail, start.name]
+            if other_id in seen:
+                names = dict(Segment.objects.filter(pk=other_id).values_list("pk", "name"))
+                return [*trail, names.get(other_id, str(other_id))]
+            other = Segment.objects.filter(pk=other_id).only("pk", "name", "definition").first()
+            if other is not None:
+                found = walk(other, [*trail, other.name], seen | {other_id})
+                if found:
+                    return found
+        return None
+
+    prefix = [start.name] if start is not None else []
+    return walk(through, [*prefix, through.name], {through.pk})
+
+
+def segment_dependencies(definition: dict) -> list[int]:
+    """Ids of the segments a definition refers to, directly."""
+    found = []
+
+    def visit(node):
+        if not isinstance(node, dict):
+            return
+        if node.get("type") == "group":
+            for child in node.get("rules") or []:
+                visit(child)
+        elif node.get("type") == "segment" and _as_int(node.get("segment")):
+            found.append(_as_int(node.get("segment")))
+
+    visit((definition or {}).get("root"))
+    return found
+
+
+class _Context:
+    def __init__(self, *, channel, segment):
+        self.channel = channel
+        self.segment = segment
+        self.count = 0
+
+
+def segment_validate(definition, *, channel=None, segment: Segment | None = None) -> dict:
+    """Check a definition; return it, or raise ValidationError with one message per bad rule,
+    each starting with the rule's path (``root.rules[2]: points comparison needs a number``)."""
+    problems = _Problems()
+    if not isinstance(definition, dict):
+        raise ValidationError(_("The rules must be a JSON object."))
+    if definition.get("version") != DEFINITION_VERSION:
+        raise ValidationError(
+            _("Unknown rules version %(version)r (expected %(expected)s).")
+            % {"version": definition.get("version"), "expected": DEFINITION_VERSION}
+        )
+    context = _Context(channel=channel, segment=segment)
+
+    def visit(node, path, depth):
+        context.count += 1
+        if not isinstance(node, dict):
+            problems.add(path, _("a rule must be an object"))
+            return
+        if node.get("type") == "group":
+            if depth > MAX_DEPTH:
+                problems.add(path, _("groups nest at most %(n)s deep") % {"n": MAX_DEPTH})
+                return
+            if node.get("op") not in GROUP_OPS:
+                problems.add(path, _("a group matches all (and), any (or) or none (not)"))
+            rules = node.get("rules")
+            if not isinstance(rules, list):
+                problems.add(path, _("a group needs a list of rules"))
+                return
+            if not rules and depth > 0:
+                problems.add(path, _("this group is empty"))
+            for index, child in enumerate(rules):
+                visit(child, f"{path}.rules[{index}]", depth + 1)
+        else:
+            _validate_condition(node, path, problems, context)
+
+    root = definition.get("root")
+    if not isinstance(root, dict) or root.get("type") != "group":
+        raise ValidationError(_("root: the rules must start with a group"))
+    visit(root, "root", 0)
+    if context.count > MAX_RULES:
+        problems.add("root", _("at most %(n)s rules") % {"n": MAX_RULES})
+    if problems.messages:
+        raise ValidationError(problems.messages)
+    return {"version": DEFINITION_VERSION, "root": root}
+
+
+# ---------------------------------------------------------------------------------------------
+# Compilation
+
+
+def _compare(field: str, op: str, value, value2=None) -> Q:
+    if op == "between":
+        return Q(**{f"{field}__gte": value, f"{field}__lte": value2})
+    if op == "ne":
+        return ~Q(**{field: value})
+    if op == "eq":
+        return Q(**{field: value})
+    return Q(**{f"{field}__{op}": value})
+
+
+def _satisfies(op: str, left, right) -> bool:
+    return {
+        "gte": left >= right,
+        "gt": left > right,
+        "eq": left == right,
+        "lte": left <= right,
+        "lt": left < right,
+    }[op]
+
+
+def _years_before(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February in a year that has none
+        return day.replace(year=day.year - years, day=28)
+
+
+def _age_q(node, today: dt.date) -> Q:
+    """Age as birthday ranges, so an index on birthday could serve it."""
+    op, value = node["op"], _as_int(node["value"])
+
+    def at_least(age):  # born on or before today minus ``age`` years
+        return Q(birthday__lte=_years_before(today, age))
+
+    def younger_than(age):
+        return Q(birthday__gt=_years_before(today, age))
+
+    if op == "gte":
+        return at_least(value)
+    if op == "gt":
+        return at_least(value + 1)
+    if op == "lte":
+        return younger_than(value + 1)
+    if op == "lt":
+        return younger_than(value)
+    if op == "eq":
+        return at_least(value) & younger_than(value + 1)
+    return at_least(value) & younger_than(_as_int(node["value2"]) + 1)
+
+
+def _start_of_day(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def _followed_q(node, now) -> Q:
+    field = node.get("field", "followed_at")
+    op = node["op"]
+    if op == "within_days":
+        return Q(**{f"{field}__gte": now - dt.timedelta(days=_as_int(node["value"]))})
+    start = _start_of_day(_as_date(node["value"]))
+    if op == "before":
+        return Q(**{f"{field}__lt": start})
+    end = _start_of_day(_as_date(node.get("value2") or node["value"]) + dt.timedelta(days=1))
+    if op == "after":
+        return Q(**{f"{field}__gte": end})
+    return Q(**{f"{field}__gte": start, f"{field}__lt": end})
+
+
+def _attribute_q(node) -> Q:
+    key, op = node["key"], node["op"]
+    value_type = node.get("value_type", "string")
+    if op == "exists":
+        return Q(attributes__has_key=key)
+    if op == "not_exists":
+        return ~Q(attributes__has_key=key)
+    value = node.get("value")
+    if value_type in ("string", "boolean") and op in ("eq", "ne"):
+        # {"key": value} containment is served by the GIN (jsonb_path_ops) index.
+        matches = Q(attributes__contains={key: value})
+        return matches if op == "eq" else Q(attributes__has_key=key) & ~matches
+    if value_type == "number":
+        typed, operand = "number", Value(_as_decimal(value))
+        output = DecimalField()
+    else:
+        # Text and ISO dates compare as text (ISO date order is text order).
+        typed = "string"
+        operand = Value(_as_date(value).isoformat() if value_type == "date" else value)
+        output = TextField()
+    # Only values of the right JSON type take part: the cast never sees anything else.
+    typed_value = Case(
+        When(
+            Exact(Func(KeyTransform(key, "attributes"), function="jsonb_typeof"), typed),
+            then=Cast(KeyTextTransform(key, "attributes"), output),
+        ),
+        default=None,
+        output_field=output,
+    )
+    if op == "contains":
+        return Q(IContains(typed_value, value))
+    if op == "ne":
+        return Q(GreaterThanOrEqual(typed_value, operand) | LessThan(typed_value, operand))
+    lookup = {
+        "eq": Exact,
+        "gt": GreaterThan,
+        "gte": GreaterThanOrEqual,
+        "lt": LessThan,
+        "lte": LessThanOrEqual,
+    }[op]
+    return Q(lookup(typed_value, operand))
+
+
+def _events(node, now, *, kind_key="kind", name_key="name", days_key="days") -> QuerySet:
+    events = MemberEvent.objects.filter(kind=node[kind_key])
+    name = node.get(name_key) or ""
+    if name:
+        if node.get("name_match", "exact") == "prefix":
+            events = events.filter(name__startswith=name)
+        else:
+            events = events.filter(name=name)
+    days = _as_int(node.get(days_key)) or 0
+    if days:
+        events = events.filter(occurred_at__gte=now - dt.timedelta(days=days))
+    return events
+
+
+def _event_q(node, now) -> Q:
+    events = _events(node, now)
+    measure = node.get("measure", "count")
+    op = node["op"]
+    if measure == "count":
+        value = _as_int(node["value"])
+        if (op, value) in (("gte", 1), ("gt", 0)):
+            return Q(Exists(events.filter(member=OuterRef("pk"))))
+        if (op, value) in (("lt", 1), ("eq", 0), ("lte", 0)):
+            return ~Q(Exists(events.filter(member=OuterRef("pk"))))
+        aggregate = Count("pk")
+    else:
+        value = _as_decimal(node["value"])
+        aggregate = Sum("value")
+    totals = events.order_by().values("member_id").annotate(total=aggregate)
+    condition = _compare("total", op, value)
+    if _satisfies(op, 0, value):
+        # Members with no such event (a total of 0) match, so exclude those who fail instead.
+        return ~Q(pk__in=totals.filter(~condition).values("member_id"))
+    return Q(pk__in=totals.filter(condition).values("member_id"))
+
+
+def _event_followup_q(node, now) -> Q:
+    window = dt.timedelta(hours=_as_int(node["within_hours"]))
+    first = _events(node, now).filter(member=OuterRef("pk"), occurred_at__lte=now - window)
+    then = MemberEvent.objects.filter(
+        member=OuterRef("member_id"),
+        kind=node["then_kind"],
+        occurred_at__gte=OuterRef("occurred_at"),
+        occurred_at__lte=OuterRef("occurred_at") + window,
+    )
+    if node.get("then_name"):
+        then = then.filter(name=node["then_name"])
+    followed = Exists(then)
+    return Q(Exists(first.filter(followed if node.get("happened", False) else ~followed)))
+
+
+def _wrote_q(node, now) -> Q:
+    wrote = Exists(
+        Message.objects.filter(
+            member=OuterRef("pk"),
+            direction=Direction.INBOUND,
+            source=MessageSource.USER,
+            created_at__gte=now - dt.timedelta(days=_as_int(node["days"])),
+        )
+    )
+    return Q(wrote) if node.get("happened", True) else ~Q(wrote)
+
+
+def _received_campaign_q(node) -> Q:
+    received = Exists(
+        Message.objects.filter(
+            member=OuterRef("pk"),
+            direction=Direction.OUTBOUND,
+            source=MessageSource.CAMPAIGN,
+            source_id=_as_int(node["campaign"]),
+        ).exclude(status=MessageStatus.FAILED)
+    )
+    return Q(received) if node.get("happened", True) else ~Q(received)
+
+
+AUDIENCE_MEMBER_FIELDS = {
+    AudienceKind.LINE_USER_ID: "line_user_id",
+    AudienceKind.CUSTOMER_ID: "external_customer_id",
+    AudienceKind.EMAIL: "email_sha256",
+    AudienceKind.PHONE: "phone_sha256",
+}
+
+
+def _audience_q(node) -> Q:
+    audience = Audience.objects.filter(pk=_as_int(node["audience"])).only("kind").first()
+    if audience is None:
+        return Q(pk__in=[])
+    field = AUDIENCE_MEMBER_FIELDS[audience.kind]
+    member_in = Exists(AudienceEntry.objects.filter(audience=audience, value=OuterRef(field)))
+    # Blank contact fields never match (an entry is never blank, but say it for the planner).
+    inside = Q(member_in) & ~Q(**{field: ""})
+    return inside if node.get("member", True) else ~inside
+
+
+def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=()) -> Q:
+    """The ``Q`` over ``Member`` that a (validated) definition means."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+
+    def group(node) -> Q:
+        parts = [visit(child) for child in node.get("rules") or []]
+        op = node.get("op", "and")
+        if not parts:
+            return Q()  # an empty group: everyone (an empty segment is the channel)
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined | part if op == "or" else combined & part
+        return ~combined if op == "not" else combined
+
+    simple: dict[str, Callable[[dict], Q]] = {
+        "gender": lambda n: Q(gender__in=n["values"]),
+        "birthday_month": lambda n: Q(birthday__month__in=[int(v) for v in n["values"]]),
+        "prefecture": lambda n: Q(prefecture__in=[int(v) for v in n["values"]]),
+        "rank": lambda n: Q(rank__in=n["values"]),
+        "friend_status": lambda n: Q(friend_status__in=n["values"]),
+        "language": lambda n: Q(language__in=n["values"]),
+        "points": lambda n: _compare(
+            "points", n["op"], _as_int(n["value"]), _as_int(n.get("value2"))
+        ),
+        "age": lambda n: _age_q(n, today),
+        "attribute": _attribute_q,
+        "followed": lambda n: _followed_q(n, now),
+        "event": lambda n: _event_q(n, now),
+        "event_followup": lambda n: _event_followup_q(n, now),
+        "wrote": lambda n: _wrote_q(n, now),
+        "received_campaign": _received_campaign_q,
+        "audience": _audience_q,
+    }
+
+    def visit(node) -> Q:
+        kind = node.get("type")
+        if kind == "group":
+            return group(node)
+        if kind in simple:
+            return simple[kind](node)
+        if kind == "tags":
+            return _tags_q(node)
+        if kind == "link":
+            return _link_q(node)
+        if kind == "segment":
+            return _segment_q(node)
+        raise ValidationError(_("unknown condition type %(type)r") % {"type": kind})
+
+    def _segment_q(node) -> Q:
+        other_id = _as_int(node["segment"])
+        if other_id in _seen:
+            raise ValidationError(_("segments cannot include themselves"))
+        other = Segment.objects.filter(pk=other_id).only("definition").first()
+        if other is None:
+            inside = Q(pk__in=[])
+        else:
+            inside = segment_compile(other.definition, now=now, _seen=(*_seen, other_id))
+            # An empty Q() cannot be negated into "nobody"; make "everyone" explicit.
+            inside = inside or Q(pk__isnull=False)
+        return inside if node.get("member", True) else ~inside
+
+    return group(definition["root"])
+
+
+def _tags_q(node) -> Q:
+    tags = [_as_int(t) for t in node["tags"]]
+    through = Member.tags.through
+
+    def has(tag_ids):
+        return Exists(through.objects.filter(member_id=OuterRef("pk"), tag_id__in=tag_ids))
+
+    match = node["match"]
+    if match == "all":
+        q = Q()
+        for tag in tags:
+            q &= Q(has([tag]))
+        return q
+    return Q(has(tags)) if match == "any" else ~Q(has(tags))
+
+
+def _link_q(node) -> Q:
+    links = MemberLink.objects.filter(member=OuterRef("pk"), unlinked_at__isnull=True)
+    methods = node.get("methods") or []
+    if methods:
+        links = links.filter(method__in=methods)
+    linked = Exists(links)
+    return Q(linked) if node.get("linked", True) else ~Q(linked)
+
+
+def segment_queryset(segment: Segment, *, now: dt.datetime | None = None) -> QuerySet[Member]:
+    """The segment's members, as one query (lazy; order and slice it as you need)."""
+    return Member.objects.filter(channel_id=segment.channel_id).filter(
+        segment_compile(segment.definition, now=now)
+    )
+
+
+def segment_count(segment: Segment, *, now: dt.datetime | None = None) -> int:
+    return segment_queryset(segment, now=now).count()
+
+
+def segment_contains(segment: Segment, member: Member, *, now: dt.datetime | None = None) -> bool:
+    """Whether one member is in the segment: the segment's query, asked about that member."""
+    return segment_queryset(segment, now=now).filter(pk=member.pk).exists()
+
+
+# ---------------------------------------------------------------------------------------------
+# Summary
+
+
+def _choices_text(choices, values) -> str:
+    labels = dict(choices)
+    return _(" or ").join(str(labels.get(v, v)) for v in values)
+
+
+def _comparison_text(op, value, value2=None) -> str:
+    return {
+        "eq": _("exactly %(v)s"),
+        "ne": _("not %(v)s"),
+        "gt": _("more than %(v)s"),
+        "gte": _("at least %(v)s"),
+        "lt": _("less than %(v)s"),
+        "lte": _("at most %(v)s"),
+        "between": _("from %(v)s to %(v2)s"),
+    }[op] % {"v": value, "v2": value2}
+
+
+def _days_text(days) -> str:
+    days = _as_int(days) or 0
+    if not days:
+        return _("ever")
+    return ngettext("in the last %(n)s day", "in the last %(n)s days", days) % {"n": days}
+
+
+def _condition_text(node) -> str:
+    kind = node.get("type")
+    if kind == "gender":
+        return _("gender is %(v)s") % {"v": _choices_text(Gender.choices, node["values"])}
+    if kind == "age":
+        return _("aged %(c)s") % {
+            "c": _comparison_text(node["op"], node["value"], node.get("value2"))
+        }
+    if kind == "birthday_month":
+        months = [date_format(dt.date(2000, int(m), 1), "F") for m in node["values"]]
+        return _("born in %(v)s") % {"v": _(" or ").join(months)}
+    if kind == "prefecture":
+        return _("in %(v)s") % {
+            "v": _choices_text(Prefecture.choices, [int(v) for v in node["values"]])
+        }
+    if kind == "rank":
+        return _("with rank %(v)s") % {"v": _choices_text(Rank.choices, node["values"])}
+    if kind == "points":
+        return _("with %(c)s points") % {
+            "c": _comparison_text(node["op"], node["value"], node.get("value2"))
+        }
+    if kind == "attribute":
+        key, op = node["key"], node["op"]
+        if op == "exists":
+            return _("with %(key)s set") % {"key": key}
+        if op == "not_exists":
+            return _("without %(key)s") % {"key": key}
+        if op == "contains":
+            return _("whose %(key)s contains “%(v)s”") % {"key": key, "v": node["value"]}
+        value = node["value"]
+        if isinstance(value, bool):
+            value = _("yes") if value else _("no")
+        return _("whose %(key)s is %(c)s") % {"key": key, "c": _comparison_text(op, value)}
+    if kind == "tags":
+        names = dict(
+            Member.tags.field.related_model.objects.filter(pk__in=node["tags"]).values_list(
+                "pk", "name"
+            )
+        )
+        labels = ", ".join(f"“{names.get(_as_int(t), t)}”" for t in node["tags"])
+        return {
+            "any": _("tagged %(v)s (any)"),
+            "all": _("tagged %(v)s (all)"),
+            "none": _("not tagged %(v)s"),
+        }[node["match"]] % {"v": labels}
+    if kind == "friend_status":
+        return _("whose friend status is %(v)s") % {
+            "v": _choices_text(FriendStatus.choices, node["values"])
+        }
+    if kind == "link":
+        methods = node.get("methods") or []
+        if not node.get("linked", True):
+            return _("not ID-linked")
+        if methods:
+            return _("ID-linked by %(v)s") % {"v": _choices_text(LinkMethod.choices, methods)}
+        return _("ID-linked")
+    if kind == "followed":
+        what = _("first followed") if node.get("field") == "first_followed_at" else _("followed")
+        op = node["op"]
+        if op == "within_days":
+            return _("who %(what)s %(days)s") % {"what": what, "days": _days_text(node["value"])}
+        return {
+            "before": _("who %(what)s before %(v)s"),
+            "after": _("who %(what)s after %(v)s"),
+            "between": _("who %(what)s from %(v)s to %(v2)s"),
+        }[op] % {"what": what, "v": node["value"], "v2": node.get("value2")}
+    if kind == "language":
+        return _("whose language is %(v)s") % {"v": _(" or ").join(node["values"])}
+    if kind == "event":
+        return _event_text(node)
+    if kind == "event_followup":
+        then = dict(EventKind.choices)[node["then_kind"]]
+        if node.get("then_name"):
+            then = f"{then} “{node['then_name']}”"
+        template = (
+            _("who did %(first)s %(days)s and then %(then)s within %(hours)s hours")
+            if node.get("happened")
+            else _("who did %(first)s %(days)s with no %(then)s within %(hours)s hours")
+        )
+        return template % {
+            "first": _event_name_text(node),
+            "days": _days_text(node["days"]),
+            "then": then,
+            "hours": node["within_hours"],
+        }
+    if kind == "wrote":
+        template = (
+            _("who wrote to us %(days)s")
+            if node.get("happened", True)
+            else _("who did not write to us %(days)s")
+        )
+        return template % {"days": _days_text(node["days"])}
+    if kind == "received_campaign":
+        template = (
+            _("who received campaign #%(id)s")
+            if node.get("happened", True)
+            else _("who did not receive campaign #%(id)s")
+        )
+        return template % {"id": node["campaign"]}
+    if kind == "segment":
+        name = Segment.objects.filter(pk=node["segment"]).values_list("name", flat=True).first()
+        template = (
+            _("in segment “%(v)s”") if node.get("member", True) else _("not in segment “%(v)s”")
+        )
+        return template % {"v": name or node["segment"]}
+    if kind == "audience":
+        name = Audience.objects.filter(pk=node["audience"]).values_list("name", flat=True).first()
+        template = (
+            _("in audience “%(v)s”") if node.get("member", True) else _("not in audience “%(v)s”")
+        )
+        return template % {"v": name or node["audience"]}
+    return str(kind)
+
+
+def _event_name_text(node) -> str:
+    text = str(dict(EventKind.choices).get(node["kind"], node["kind"])).lower()
+    if node.get("name"):
+        pattern = "“%s…”" if node.get("name_match") == "prefix" else "“%s”"
+        text = f"{text} {pattern % node['name']}"
+    return text
+
+
+def _event_text(node) -> str:
+    what = _event_name_text(node)
+    days = _days_text(node.get("days"))
+    op = node["op"]
+    if node.get("measure", "count") == "sum":
+        return _("whose %(what)s value %(days)s totals %(c)s") % {
+            "what": what,
+            "days": days,
+            "c": _comparison_text(op, node["value"]),
+        }
+    value = _as_int(node["value"])
+    if (op, value) in (("lt", 1), ("eq", 0), ("lte", 0)):
+        return _("with no %(what)s %(days)s") % {"what": what, "days": days}
+    return _("with %(what)s %(c)s times %(days)s") % {
+        "what": what,
+        "c": _comparison_text(op, value),
+        "days": days,
+    }
+
+
+def segment_summary(definition: dict) -> str:
+    """A sentence for people: "members with rank Gold and in Tokyo and with no purchase…"."""
+
+    def visit(node, top=False) -> str:
+        if node.get("type") != "group":
+            return _condition_text(node)
+        parts = [visit(child) for child in node.get("rules") or []]
+        if not parts:
+            return "" if top else _("(empty group)")
+        op = node.get("op", "and")
+        if op == "not":
+            text = _("not (%(v)s)") % {"v": _(" or ").join(parts)}
+            return text
+        joined = (_(" and ") if op == "and" else _(" or ")).join(parts)
+        return joined if top or len(parts) == 1 else f"({joined})"
+
+    try:
+        body = visit(definition["root"], top=True)
+    except (KeyError, TypeError, ValueError):
+        return _("(the rules are incomplete)")
+    if not body:
+        return str(_("All members of the channel"))
+    return str(format_lazy(_("Members {}"), body))
