@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
@@ -61,7 +62,7 @@ INSTALLED_APPS = [
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
-    "allauth.socialaccount.providers.line",
+    "linebot.login",  # allauth's LINE provider, with base URLs from settings
     "rest_framework",
     "django_celery_beat",
     "django_celery_results",
@@ -139,7 +140,23 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 MEDIA_URL = "media/"
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 
-LOGIN_REDIRECT_URL = "/"
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "members:me"
+
+# django-allauth: members log in with LINE (or a site password, for the account-link flow).
+ACCOUNT_LOGIN_METHODS = {"username", "email"}
+ACCOUNT_SIGNUP_FIELDS = ["email", "username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = env.str("ACCOUNT_EMAIL_VERIFICATION", default="none")
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False
+LINE_LOGIN_SCOPE = env.list("LINE_LOGIN_SCOPE", default=["openid", "profile", "email"])
+# "aggressive" (default), "normal", or empty to not offer adding the account as a friend.
+LINE_LOGIN_BOT_PROMPT = env.str("LINE_LOGIN_BOT_PROMPT", default="aggressive")
+SOCIALACCOUNT_PROVIDERS = {"line": {"OAUTH_PKCE_ENABLED": True}}
+# Signed link URLs sent in messages stay valid this long.
+LINE_LINK_URL_MAX_AGE = env.int("LINE_LINK_URL_MAX_AGE", default=60 * 60 * 24 * 3)
+# The account-link nonce lives as long as LINE's link token (10 minutes).
+LINE_ACCOUNT_LINK_NONCE_TTL = 600
 
 # Celery. The embedded default is kombu's filesystem transport, so a worker and beat run as
 # real processes without a broker server; CELERY_BROKER_URL=redis://... for real deployments.
@@ -172,6 +189,13 @@ CELERY_TASK_ROUTES = {
     "celery.backend_cleanup": {"queue": "housekeeping"},
 }
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Fixed schedules; beat copies them into the database, where staff see them in the admin.
+CELERY_BEAT_SCHEDULE = {
+    "id-link-rate-daily": {
+        "task": "members.tasks.housekeeping_link_rate_snapshot",
+        "schedule": crontab(hour=23, minute=55),
+    },
+}
 CELERY_TASK_ALWAYS_EAGER = False
 
 # The LINE platform. Each channel says which platform it talks to; the base URLs live here,

@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.db.models import Count
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
 
-from .models import Member, MemberEvent, Message, Tag
+from linebot.models import Channel
+
+from .linking import link_rate, member_unlink
+from .models import LinkEvent, LinkMethod, LinkRateSnapshot, Member, MemberEvent, Message, Tag
 from .timeline import member_timeline
 
 
@@ -19,6 +24,35 @@ class HasCustomerIdFilter(admin.SimpleListFilter):
         if self.value() == "no":
             return queryset.filter(external_customer_id="")
         return queryset
+
+
+class LinkedFilter(admin.SimpleListFilter):
+    title = _("ID link")
+    parameter_name = "linked"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Linked")), ("no", _("Not linked")), *LinkMethod.choices]
+
+    def queryset(self, request, queryset):
+        active = {"link__isnull": False, "link__unlinked_at__isnull": True}
+        if self.value() == "yes":
+            return queryset.filter(**active)
+        if self.value() == "no":
+            return queryset.exclude(**active)
+        if self.value() in LinkMethod.values:
+            return queryset.filter(**active, link__method=self.value())
+        return queryset
+
+
+class LinkEventInline(admin.TabularInline):
+    model = LinkEvent
+    fk_name = "member"
+    extra = 0
+    fields = ("created_at", "action", "method", "user", "by_staff", "reason")
+    readonly_fields = fields
+    max_num = 0
+    can_delete = False
+    verbose_name_plural = _("ID link history")
 
 
 class MemberEventInline(admin.TabularInline):
@@ -42,16 +76,27 @@ class MemberAdmin(admin.ModelAdmin):
         "rank",
         "points",
         "external_customer_id",
+        "link_method",
         "message_count",
         "followed_at",
     )
-    list_filter = ("channel", "friend_status", HasCustomerIdFilter, "rank", "tags", "gender")
-    list_select_related = ("channel",)
+    list_filter = (
+        "channel",
+        "friend_status",
+        LinkedFilter,
+        HasCustomerIdFilter,
+        "rank",
+        "tags",
+        "gender",
+    )
+    list_select_related = ("channel", "link")
+    change_list_template = "admin/members/member/change_list.html"
+    actions = ["unlink"]
     search_fields = ("display_name", "external_customer_id", "=line_user_id")
     autocomplete_fields = ("tags",)
     date_hierarchy = "followed_at"
     show_facets = admin.ShowFacets.ALWAYS
-    inlines = [MemberEventInline]
+    inlines = [MemberEventInline, LinkEventInline]
     readonly_fields = (
         "channel",
         "line_user_id",
@@ -64,6 +109,7 @@ class MemberAdmin(admin.ModelAdmin):
         "followed_at",
         "blocked_at",
         "profile_refreshed_at",
+        "link_summary",
         "created_at",
         "updated_at",
     )
@@ -93,6 +139,7 @@ class MemberAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (_("ID link"), {"fields": ("link_summary", "marketing_opted_out_at")}),
         (
             _("Customer data"),
             {
@@ -116,6 +163,48 @@ class MemberAdmin(admin.ModelAdmin):
     @admin.display(description=_("messages"), ordering="_message_count")
     def message_count(self, member):
         return member._message_count
+
+    @admin.display(description=_("ID link"), ordering="link__method")
+    def link_method(self, member):
+        link = getattr(member, "link", None)
+        return link.get_method_display() if link and link.is_active else "-"
+
+    @admin.display(description=_("ID link"))
+    def link_summary(self, member):
+        link = getattr(member, "link", None)
+        if not link or not link.is_active:
+            return _("Not linked")
+        return _("%(user)s, by %(method)s, since %(when)s") % {
+            "user": link.user,
+            "method": link.get_method_display(),
+            "when": date_format(timezone.localtime(link.linked_at), "Y-m-d H:i"),
+        }
+
+    @admin.action(description=_("Unlink the selected members' ID links"), permissions=["change"])
+    def unlink(self, request, queryset):
+        count = sum(
+            member_unlink(member=member, by_staff=request.user, reason="by staff")
+            for member in queryset
+        )
+        self.message_user(request, _("%(count)d member(s) unlinked.") % {"count": count})
+
+    def changelist_view(self, request, extra_context=None):
+        channels = Channel.objects.active()
+        rates = []
+        for channel in channels:
+            friends, linked = link_rate(channel)
+            history = list(LinkRateSnapshot.objects.filter(channel=channel)[:30])[::-1]
+            rates.append(
+                {
+                    "channel": channel,
+                    "friends": friends,
+                    "linked": linked,
+                    "rate": linked / friends if friends else 0,
+                    "history": history,
+                }
+            )
+        extra_context = {**(extra_context or {}), "link_rates": rates}
+        return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):
         return False  # Members come from LINE (follow, login) or the import API.
@@ -166,4 +255,6 @@ class MessageAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
 from . import admin_segments  # noqa: E402, F401  (registers the segment and audience admin)

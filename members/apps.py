@@ -7,4 +7,4 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members")
 
     def ready(self):
-        from . import webhooks  # noqa: F401  (registers the webhook handlers)
+        from . import receivers, webhooks  # noqa: F401  (handlers and signal receivers)

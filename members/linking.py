@@ -213,6 +213,42 @@ def account_link_complete(
     return member_link(member=member, user=row.user, method=LinkMethod.ACCOUNT_LINK)
 
 
+def account_link_start_send(*, member: Member, reply_token: str | None = None) -> None:
+    """Answer "link my account": a LINE link token, and a button to the site's sign-in page."""
+    from django.utils import translation
+    from django.utils.translation import gettext as _
+
+    from linebot.client import client_for_channel
+
+    from .conversations import message_send
+    from .models import MessageSource
+
+    link_token = (
+        client_for_channel(member.channel).link_token_issue(user_id=member.line_user_id).link_token
+    )
+    url = (
+        settings.SITE_URL
+        + reverse("members:link_start")
+        + "?"
+        + urlencode({"linkToken": link_token, "c": member.channel.channel_id})
+    )
+    with translation.override(member.language if member.language in ("ja", "en") else "ja"):
+        text = _("Link your LINE account to your membership to get member-only offers.")
+        label = _("Link account")
+    message = {
+        "type": "template",
+        "altText": text,
+        "template": {
+            "type": "buttons",
+            "text": text[:160],
+            "actions": [{"type": "uri", "label": label[:20], "uri": url}],
+        },
+    }
+    message_send(
+        member=member, messages=[message], source=MessageSource.SYSTEM, reply_token=reply_token
+    )
+
+
 # Signed link URLs
 
 
@@ -241,9 +277,13 @@ def link_url_member(token: str) -> Member:
 
 def link_rate(channel: Channel) -> tuple[int, int]:
     """(effective friends, of whom linked) right now."""
-    counts = Member.objects.friends().filter(channel=channel).aggregate(
-        friends=Count("id"),
-        linked=Count("id", filter=Q(link__isnull=False, link__unlinked_at__isnull=True)),
+    counts = (
+        Member.objects.friends()
+        .filter(channel=channel)
+        .aggregate(
+            friends=Count("id"),
+            linked=Count("id", filter=Q(link__isnull=False, link__unlinked_at__isnull=True)),
+        )
     )
     return counts["friends"], counts["linked"]
 

@@ -3,6 +3,7 @@ from celery import shared_task
 from linebot.errors import LineNotFound, LineRateLimited, LineServerError, LineTransportError
 
 from .content import message_content_store
+from .linking import account_link_start_send, link_rate_snapshot
 from .models import Member, Message
 from .profiles import member_profile_refresh
 
@@ -29,3 +30,15 @@ def webhook_message_content_fetch(message_id: int) -> None:
         except LineNotFound:
             # Expired or unsent at LINE before we got to it: nothing left to keep.
             return
+
+
+@shared_task(ignore_result=True)
+def send_account_link_start(member_id: int, reply_token: str | None) -> None:
+    member = Member.objects.select_related("channel").filter(pk=member_id).first()
+    if member:
+        account_link_start_send(member=member, reply_token=reply_token)
+
+
+@shared_task(ignore_result=True)
+def housekeeping_link_rate_snapshot() -> None:
+    link_rate_snapshot()

@@ -126,3 +126,28 @@ def wait_for(check, *, timeout=20.0, interval=0.05):
         if value or time.monotonic() > deadline:
             return value
         time.sleep(interval)
+
+
+LOGIN_CHANNEL_ID = "2000009999"
+LOGIN_CHANNEL_SECRET = "fedcba9876543210fedcba9876543210"
+
+
+@pytest.fixture
+def line_login(line_app, live_server):
+    """LINE Login configured: a SocialApp tied to the channel, and the sandbox's Login channel."""
+    from allauth.socialaccount.models import SocialApp
+    from django.contrib.sites.models import Site
+
+    app = SocialApp.objects.create(
+        provider="line", name="LINE Login", client_id=LOGIN_CHANNEL_ID, secret=LOGIN_CHANNEL_SECRET
+    )
+    app.sites.add(Site.objects.get_current())
+    line_app.channel.login_app = app
+    line_app.channel.save()
+    line_app.control.login_channel_register(
+        LOGIN_CHANNEL_ID,
+        channel_secret=LOGIN_CHANNEL_SECRET,
+        messaging_channel_id=line_app.channel.channel_id,
+        callback_urls=[f"{live_server.url}/accounts/line/login/callback/"],
+    )
+    return line_app
