@@ -54,8 +54,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import (
     Case,
     Count,
-    DecimalField,
     Exists,
+    FloatField,
     Func,
     OuterRef,
     Q,
@@ -607,8 +607,8 @@ def _attribute_q(node) -> Q:
         matches = Q(attributes__contains={key: value})
         return matches if op == "eq" else Q(attributes__has_key=key) & ~matches
     if value_type == "number":
-        typed, operand = "number", Value(_as_decimal(value))
-        output = DecimalField()
+        typed, operand = "number", Value(float(_as_decimal(value)))
+        output = FloatField()
     else:
         # Text and ISO dates compare as text (ISO date order is text order).
         typed = "string"
@@ -743,7 +743,8 @@ def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=(
             return Q()  # an empty group: everyone (an empty segment is the channel)
         combined = parts[0]
         for part in parts[1:]:
-            combined = combined | part if op == "or" else combined & part
+            # "not" is "none of": NOT (a OR b ...).
+            combined = combined & part if op == "and" else combined | part
         return ~combined if op == "not" else combined
 
     simple: dict[str, Callable[[dict], Q]] = {
