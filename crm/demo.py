@@ -9,9 +9,11 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from allauth.socialaccount.models import SocialApp
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.contrib.sites.models import Site
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
@@ -20,9 +22,11 @@ from crm import roles
 from linebot.channels import channel_upsert
 from linebot.models import Channel, Platform
 from linebot.sandbox_sync import sandbox_channel_register, sandbox_control
-from members.models import Member, Prefecture, Rank
+from members.linking import link_rate_snapshot, member_link
+from members.models import LinkMethod, Member, Prefecture, Rank
 
 DEMO_CHANNEL_ID = "2000000001"
+DEMO_LOGIN_CHANNEL_ID = "2000000002"
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,8 @@ def _credentials() -> dict[str, str]:
     credentials = {
         "channel_secret": secrets.token_hex(16),
         "access_token": secrets.token_urlsafe(32),
-        **{name: secrets.token_urlsafe(9) for name in ("admin", "marketer", "agent")},
+        "login_secret": secrets.token_hex(16),
+        **{name: secrets.token_urlsafe(9) for name in ("admin", "marketer", "agent", "hanako")},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(credentials, indent=2))
@@ -69,6 +74,12 @@ def demo_setup() -> tuple[list[DemoLogin], Channel]:
             user.save()
             user.groups.add(Group.objects.get(name=role))
         logins.append(DemoLogin(username, credentials[username], role))
+    login_app, _created = SocialApp.objects.get_or_create(
+        provider="line",
+        client_id=DEMO_LOGIN_CHANNEL_ID,
+        defaults={"name": "Demo Shop LINE Login", "secret": credentials["login_secret"]},
+    )
+    login_app.sites.add(Site.objects.get_current())
     channel, _created = channel_upsert(
         channel_id=DEMO_CHANNEL_ID,
         name="Demo Shop",
@@ -76,7 +87,15 @@ def demo_setup() -> tuple[list[DemoLogin], Channel]:
         access_token=credentials["access_token"],
         bot_basic_id="@demoshop",
         platform=Platform.SANDBOX,
+        login_app=login_app,
     )
+    customer, created = User.objects.get_or_create(
+        username="hanako", defaults={"email": "hanako@example.com"}
+    )
+    if created:
+        customer.set_password(credentials["hanako"])
+        customer.save()
+    logins.append(DemoLogin("hanako", credentials["hanako"], "Member (site customer)"))
     return logins, channel
 
 
@@ -154,4 +173,11 @@ def demo_conversations() -> str:
             rank=profile["rank"], points=profile["points"], prefecture=Prefecture.TOKYO
         )
     control.block(cid, ken)
+    # Hanako is also a site customer: link her the way a signed link URL would.
+    member_link(
+        member=Member.objects.get(channel=channel, line_user_id=hanako),
+        user=get_user_model().objects.get(username="hanako"),
+        method=LinkMethod.SIGNED_URL,
+    )
+    link_rate_snapshot()
     return f"Played demo conversations for {len(user_ids)} friends of {channel.name}."

@@ -60,3 +60,28 @@ def test_declining_the_friend_add_links_but_leaves_friendship_unknown_until_they
     assert member is not None
     assert Member.objects.count() == 1 and MemberLink.objects.active().count() == 1
     page.close()
+
+
+def test_a_friend_linked_to_a_site_account_logs_in_to_that_account(
+    line_login, browser, live_server, django_user_model
+):
+    from members.linking import member_link
+
+    user_id = line_login.user(displayName="Linked Mika")
+    member = wait_for(lambda: Member.objects.filter(line_user_id=user_id).first())
+    customer = django_user_model.objects.create_user("mika-customer", password="pw-mika-1")
+    member_link(member=member, user=customer, method=LinkMethod.SIGNED_URL)
+
+    page = browser.new_page(locale="en-US")
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.click("#line-login")
+    page.wait_for_url("**/oauth2/v2.1/authorize**")
+    page.check(f"input[name=user_id][value='{user_id}']")
+    page.click("button[value=allow]")
+    page.wait_for_url(f"{live_server.url}/members/me/")
+
+    assert "mika-customer" in page.inner_text("main")
+    assert django_user_model.objects.count() == 1
+    link = MemberLink.objects.active().get()
+    assert link.user == customer and link.method == LinkMethod.SIGNED_URL
+    page.close()

@@ -14,3 +14,4 @@ class Command(BaseCommand):
                 f"  {login.role:<16} user: {login.username:<9} password: {login.password}"
             )
         self.stdout.write(f"  Channel '{channel.name}' webhook: {channel.webhook_url}")
+        self.stdout.write("  Members log in with LINE at http://127.0.0.1:8000/accounts/login/")
