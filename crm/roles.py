@@ -32,6 +32,7 @@ ROLES: dict[str, list[str]] = {
     MARKETING: [
         *_view("linebot", "channel"),
         *_view("members", "member", "memberevent", "message"),
+        *_view("members", "memberlink", "linkevent", "linkratesnapshot"),
         *_crud("members", "tag", "segment", "audience"),
         "members.export_segment",
         *_crud(
@@ -53,7 +54,7 @@ ROLES: dict[str, list[str]] = {
     # The 1:1 inbox: read members and their history, reply, tag; no sending to segments.
     SUPPORT: [
         *_view("linebot", "channel"),
-        *_view("members", "member", "memberevent", "tag"),
+        *_view("members", "member", "memberevent", "tag", "memberlink", "linkevent"),
         "members.change_member",
         *_view("members", "message", "conversation"),
         "members.add_message",
