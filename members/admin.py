@@ -44,26 +44,28 @@ class LinkedFilter(admin.SimpleListFilter):
         return queryset
 
 
-class LinkEventInline(admin.TabularInline):
-    model = LinkEvent
-    fk_name = "member"
+class HistoryInline(admin.TabularInline):
+    """A read-only list of what happened; history is recorded by the app, not typed in."""
+
     extra = 0
-    fields = ("created_at", "action", "method", "user", "by_staff", "reason")
-    readonly_fields = fields
     max_num = 0
     can_delete = False
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.fields
+
+
+class LinkEventInline(HistoryInline):
+    model = LinkEvent
+    fk_name = "member"
+    fields = ("created_at", "action", "method", "user", "by_staff", "reason")
     verbose_name_plural = _("ID link history")
 
 
-class MemberEventInline(admin.TabularInline):
+class MemberEventInline(HistoryInline):
     model = MemberEvent
-    extra = 0
     fields = ("occurred_at", "kind", "name", "value", "properties")
-    readonly_fields = fields
     ordering = ["-occurred_at"]
-    show_change_link = False
-    max_num = 0
-    can_delete = False
 
 
 @admin.register(Member)
