@@ -1,11 +1,19 @@
 import re
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from linebot.models import Channel
-from linebot.validation import validate_messages
+from linebot.validation import Problem, problem_text, validate_messages
+
+from .personalize import personalize, sample_context, variable_problems
+
+
+def problems_error(problems: list[Problem]) -> ValidationError:
+    """One validation error per problem: its JSON path, then the sentence in the active language."""
+    return ValidationError([f"{item.path}: {problem_text(item)}" for item in problems])
 
 
 def validate_line_messages(value) -> None:
@@ -14,7 +22,20 @@ def validate_line_messages(value) -> None:
         raise ValidationError(_("Messages must be a JSON list of LINE message objects."))
     problems = validate_messages(value)
     if problems:
-        raise ValidationError([f"{problem.path}: {problem.message}" for problem in problems])
+        raise problems_error(problems)
+
+
+def template_problems(messages) -> list[Problem]:
+    """What is wrong with a template's messages: unknown variables, then LINE's rules.
+
+    LINE's rules are checked on the messages as a sample member would get them, so a URL
+    written as `{{ data.product_url }}` counts as a URL; each real send checks again.
+    """
+    if not isinstance(messages, list):
+        return validate_messages(messages)
+    return variable_problems(messages) or validate_messages(
+        personalize(messages, context=sample_context())
+    )
 
 
 class AutoReplyTrigger(models.TextChoices):
@@ -107,3 +128,62 @@ class AutoReply(models.Model):
                             % {"line": line_number, "error": error}
                         }
                     ) from None
+
+
+class MessageTemplate(models.Model):
+    """One to five LINE message objects, reusable by campaigns, steps, triggers and tests."""
+
+    name = models.CharField(_("name"), max_length=100)
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="message_templates",
+        verbose_name=_("channel"),
+        help_text=_("Empty: usable on every channel."),
+    )
+    description = models.TextField(_("description"), blank=True)
+    messages = models.JSONField(
+        _("messages"),
+        help_text=_(
+            "One to five LINE message objects, as JSON. Variables such as "
+            "{{ member.display_name }} may be used inside text values."
+        ),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+
+    class Meta:
+        verbose_name = _("message template")
+        verbose_name_plural = _("message templates")
+        ordering = ["name", "id"]
+        indexes = [models.Index(fields=["channel", "name"])]
+
+    def __str__(self):
+        return self.name
+
+    def save(self, *args, **kwargs):
+        # The model owns its invariant: nothing invalid is stored, whoever saves it.
+        problems = template_problems(self.messages)
+        if problems:
+            raise ValidationError({"messages": problems_error(problems).error_list})
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        problems = template_problems(self.messages)
+        if problems:
+            raise ValidationError({"messages": problems_error(problems).error_list})
+
+    @property
+    def message_types(self) -> list[str]:
+        messages = self.messages if isinstance(self.messages, list) else []
+        return [str(message.get("type", "?")) for message in messages if isinstance(message, dict)]
