@@ -923,15 +923,26 @@ def _condition_text(node) -> str:
             return _("ID-linked by %(v)s") % {"v": _choices_text(LinkMethod.choices, methods)}
         return _("ID-linked")
     if kind == "followed":
-        what = _("first followed") if node.get("field") == "first_followed_at" else _("followed")
-        op = node["op"]
-        if op == "within_days":
-            return _("who %(what)s %(days)s") % {"what": what, "days": _days_text(node["value"])}
-        return {
-            "before": _("who %(what)s before %(v)s"),
-            "after": _("who %(what)s after %(v)s"),
-            "between": _("who %(what)s from %(v)s to %(v2)s"),
-        }[op] % {"what": what, "v": node["value"], "v2": node.get("value2")}
+        first = node.get("field") == "first_followed_at"
+        templates = {
+            "within_days": _("who first followed %(days)s")
+            if first
+            else _("who followed %(days)s"),
+            "before": _("who first followed before %(v)s")
+            if first
+            else _("who followed before %(v)s"),
+            "after": _("who first followed after %(v)s")
+            if first
+            else _("who followed after %(v)s"),
+            "between": _("who first followed from %(v)s to %(v2)s")
+            if first
+            else _("who followed from %(v)s to %(v2)s"),
+        }
+        return templates[node["op"]] % {
+            "days": _days_text(node["value"]) if node["op"] == "within_days" else "",
+            "v": node["value"],
+            "v2": node.get("value2"),
+        }
     if kind == "language":
         return _("whose language is %(v)s") % {"v": _(" or ").join(node["values"])}
     if kind == "event":

@@ -521,3 +521,17 @@ def test_summary_reads_like_a_sentence(channel):
         "Members whose friend status is Friend and in Tokyo and with rank Gold "
         "and with no purchase in the last 60 days"
     )
+
+
+def test_summary_of_follow_dates():
+    assert segment_summary(
+        rules(
+            {"type": "followed", "op": "within_days", "value": 30},
+            {
+                "type": "followed",
+                "field": "first_followed_at",
+                "op": "before",
+                "value": "2024-01-01",
+            },
+        )
+    ) == ("Members who followed in the last 30 days and who first followed before 2024-01-01")
