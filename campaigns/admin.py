@@ -1,6 +1,25 @@
-from django.contrib import admin
+import json
 
-from .models import AutoReply
+from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.db.models import Q
+from django.http import HttpResponseNotAllowed, JsonResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from linebot.validation import problem_text
+from members.models import Member, MessageStatus
+
+from .flex_library import STARTERS
+from .message_templates import (
+    TemplateTestError,
+    draft_check,
+    draft_parse,
+    template_test_recipients,
+    template_test_send,
+)
+from .models import AutoReply, MessageTemplate
 
 
 @admin.register(AutoReply)
@@ -20,3 +39,166 @@ class AutoReplyAdmin(admin.ModelAdmin):
         "messages",
         "is_active",
     )
+
+
+@admin.register(MessageTemplate)
+class MessageTemplateAdmin(admin.ModelAdmin):
+    """Templates with a live editor: JSON checked as you type, a phone preview, tests."""
+
+    list_display = ("name", "channel", "types", "updated_at", "created_by")
+    list_filter = ("channel",)
+    list_select_related = ("channel", "created_by")
+    search_fields = ("name", "description")
+    date_hierarchy = "updated_at"
+    readonly_fields = ("created_by", "created_at", "updated_at")
+    fields = (
+        "name",
+        "channel",
+        "description",
+        "messages",
+        "created_by",
+        "created_at",
+        "updated_at",
+    )
+    change_form_template = "admin/campaigns/messagetemplate/change_form.html"
+
+    class Media:
+        css = {"all": ("linebot/preview.css", "campaigns/template_editor.css")}
+        js = ("campaigns/template_editor.js",)
+
+    @admin.display(description=_("messages"))
+    def types(self, obj: MessageTemplate) -> str:
+        return ", ".join(obj.message_types)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "messages":
+            field.widget.attrs.update(
+                {"class": "template-json", "rows": 30, "spellcheck": "false", "cols": 60}
+            )
+        return field
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("editor/check/", view(self.check_view), name=f"{prefix}_check"),
+            path("editor/members/", view(self.members_view), name=f"{prefix}_members"),
+            path("editor/send-test/", view(self.send_test_view), name=f"{prefix}_send_test"),
+            *super().get_urls(),
+        ]
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        prefix = f"admin:{self.opts.app_label}_{self.opts.model_name}"
+        recipients = template_test_recipients(request.user)[:200]
+        extra_context = {
+            **(extra_context or {}),
+            "editor_config": {
+                "checkUrl": reverse(f"{prefix}_check"),
+                "membersUrl": reverse(f"{prefix}_members"),
+                "sendTestUrl": reverse(f"{prefix}_send_test"),
+                "starters": [starter.as_dict() for starter in STARTERS],
+                "recipients": [
+                    {"id": member.pk, "label": _member_label(member)} for member in recipients
+                ],
+                "texts": {
+                    "help": gettext(
+                        "Variables: {{ member.display_name }}, {{ member.points }}, "
+                        "{{ member.rank }}, {{ attributes.key | default:\"…\" }}, "
+                        "{{ data.product_name }}"
+                    ),
+                    "valid": gettext("No problems: LINE will accept these messages."),
+                    "problems": gettext("Problems LINE would report:"),
+                    "checking": gettext("Checking…"),
+                    "sent": gettext("Test sent."),
+                    "replace": gettext("Replace the messages with this design?"),
+                    "full": gettext("A template holds at most 5 messages."),
+                    "failed": gettext("The check could not be run. Try again."),
+                },
+            },
+        }
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def _json_body(self, request) -> dict:
+        try:
+            body = json.loads(request.body or b"{}")
+        except ValueError:
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    def _member(self, request, member_id) -> Member | None:
+        if not member_id:
+            return None
+        return Member.objects.filter(pk=member_id).first()
+
+    def check_view(self, request):
+        """POST {text, member, data}: the draft's syntax error or problems, and its preview."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_view_or_change_permission(request):
+            raise PermissionDenied
+        body = self._json_body(request)
+        data = body.get("data") if isinstance(body.get("data"), dict) else None
+        member = self._member(request, body.get("member"))
+        if member is not None and not request.user.has_perm("members.view_member"):
+            raise PermissionDenied
+        check = draft_check(str(body.get("text", "")), member=member, data=data)
+        return JsonResponse(check.as_json())
+
+    def members_view(self, request):
+        """GET ?q=: members to preview as, matched by name, customer ID or LINE user ID."""
+        if not request.user.has_perm("members.view_member"):
+            raise PermissionDenied
+        query = request.GET.get("q", "").strip()
+        members = Member.objects.select_related("channel").order_by("display_name", "pk")
+        if query:
+            members = members.filter(
+                Q(display_name__icontains=query)
+                | Q(external_customer_id__iexact=query)
+                | Q(line_user_id=query)
+            )
+        results = [{"id": member.pk, "label": _member_label(member)} for member in members[:20]]
+        return JsonResponse({"results": results})
+
+    def send_test_view(self, request):
+        """POST {text, recipient, data}: send the draft, personalised, to one test recipient."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        if not self.has_change_permission(request) and not self.has_add_permission(request):
+            raise PermissionDenied
+        body = self._json_body(request)
+        messages, syntax_error = draft_parse(str(body.get("text", "")))
+        if syntax_error:
+            return JsonResponse({"error": syntax_error["message"], "problems": []}, status=400)
+        recipient = self._member(request, body.get("recipient"))
+        if recipient is None:
+            return JsonResponse(
+                {"error": gettext("Choose who gets the test."), "problems": []}, status=400
+            )
+        data = body.get("data") if isinstance(body.get("data"), dict) else None
+        try:
+            rows = template_test_send(
+                messages=messages, member=recipient, user=request.user, data=data
+            )
+        except TemplateTestError as error:
+            problems = [{"path": p.path, "message": problem_text(p)} for p in error.problems]
+            return JsonResponse({"error": str(error), "problems": problems}, status=400)
+        failed = [row.error for row in rows if row.status == MessageStatus.FAILED]
+        if failed:
+            return JsonResponse({"error": failed[0], "problems": []}, status=502)
+        return JsonResponse(
+            {
+                "sent": len(rows),
+                "message": gettext("Test sent to %(name)s.") % {"name": _member_label(recipient)},
+            }
+        )
+
+
+def _member_label(member: Member) -> str:
+    name = member.display_name or member.line_user_id
+    return f"{name} ({member.channel.name})"
