@@ -519,9 +519,11 @@
       showErrors([String(error)]);
     }
   });
-  const panel = el("div", { class: "segment-editor" }, [builder, preview]);
+  const panel = el("div", { class: "segment-editor" }, [
+    el("div", { class: "segment-builder-column" }, [builder, toggle]),
+    preview,
+  ]);
   textarea.parentNode.insertBefore(panel, textarea);
-  textarea.parentNode.insertBefore(toggle, textarea);
   if (channelSelect) channelSelect.addEventListener("change", () => changed(true));
   render();
   changed(false);
