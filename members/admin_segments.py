@@ -41,7 +41,17 @@ from .segments import (
     segment_queryset,
     segment_summary,
     segment_validate,
+    segments_using,
 )
+
+
+def _used_by(using) -> list[str]:
+    """What the delete page lists as protected: the segments whose rules still need it."""
+    return [
+        format_html("{}: {}", gettext("Used in the rules of segment"), segment.name)
+        for segment in using
+    ]
+
 
 PREVIEW_SAMPLE = 10
 PREVIEW_TIMEOUT_MS = 15000
@@ -203,6 +213,11 @@ class SegmentAdmin(admin.ModelAdmin):
             ),
             *super().get_urls(),
         ]
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = [*protected, *_used_by(segments_using(segments=list(objs)))]
+        return deleted, counts, perms_needed, protected
 
     def has_export_permission(self, request) -> bool:
         return request.user.has_perm(f"{self.opts.app_label}.export_segment")
@@ -407,6 +422,11 @@ class AudienceAdmin(admin.ModelAdmin):
             ),
             (None, {"fields": ("created_by", "created_at")}),
         )
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        protected = [*protected, *_used_by(segments_using(audiences=list(objs)))]
+        return deleted, counts, perms_needed, protected
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else ()

@@ -109,8 +109,10 @@ __all__ = [
     "segment_count",
     "segment_dependencies",
     "segment_queryset",
+    "segment_references",
     "segment_summary",
     "segment_validate",
+    "segments_using",
 ]
 
 DEFINITION_VERSION = 1
@@ -454,7 +456,12 @@ def _segment_cycle(*, start: Segment | None, through: Segment) -> list[str] | No
 
 def segment_dependencies(definition: dict) -> list[int]:
     """Ids of the segments a definition refers to, directly."""
-    found = []
+    return sorted(segment_references(definition)["segment"])
+
+
+def segment_references(definition: dict) -> dict[str, set[int]]:
+    """Ids of the segments and audiences a definition refers to, directly."""
+    found = {"segment": set(), "audience": set()}
 
     def visit(node):
         if not isinstance(node, dict):
@@ -462,11 +469,25 @@ def segment_dependencies(definition: dict) -> list[int]:
         if node.get("type") == "group":
             for child in node.get("rules") or []:
                 visit(child)
-        elif node.get("type") == "segment" and _as_int(node.get("segment")):
-            found.append(_as_int(node.get("segment")))
+        elif node.get("type") in found and _as_int(node.get(node["type"])):
+            found[node["type"]].add(_as_int(node.get(node["type"])))
 
     visit((definition or {}).get("root"))
     return found
+
+
+def segments_using(*, segments=(), audiences=()) -> list[Segment]:
+    """The segments whose rules name any of these segments or audiences (to refuse deleting
+    something a segment still needs)."""
+    segment_ids = {s.pk for s in segments}
+    audience_ids = {a.pk for a in audiences}
+    channels = {s.channel_id for s in segments} | {a.channel_id for a in audiences}
+    using = []
+    for candidate in Segment.objects.filter(channel_id__in=channels).exclude(pk__in=segment_ids):
+        references = segment_references(candidate.definition)
+        if references["segment"] & segment_ids or references["audience"] & audience_ids:
+            using.append(candidate)
+    return using
 
 
 class _Context:

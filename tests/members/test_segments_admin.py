@@ -152,3 +152,29 @@ def test_support_agents_may_not_export(client, channel):
     segment = Segment.objects.create(channel=channel, name="Gold", definition=rules())
     client.force_login(StaffFactory(role="Support agents"))
     assert client.get(f"/admin/members/segment/{segment.pk}/export/").status_code == 403
+
+
+def test_a_segment_or_audience_other_segments_use_cannot_be_deleted(admin_client, channel):
+    from members.models import Audience
+
+    golds = Segment.objects.create(
+        channel=channel, name="Golds", definition=rules({"type": "rank", "values": ["gold"]})
+    )
+    listed = Audience.objects.create(channel=channel, name="List", kind="customer_id")
+    Segment.objects.create(
+        channel=channel,
+        name="Golds on the list",
+        definition=rules(
+            {"type": "segment", "segment": golds.pk},
+            {"type": "audience", "audience": listed.pk},
+        ),
+    )
+    for url in (
+        f"/admin/members/segment/{golds.pk}/delete/",
+        f"/admin/members/audience/{listed.pk}/delete/",
+    ):
+        page = admin_client.get(url, headers=EN).content.decode()
+        assert "Used in the rules of segment: Golds on the list" in page
+        admin_client.post(url, {"post": "yes"}, headers=EN)
+    assert Segment.objects.filter(pk=golds.pk).exists()
+    assert Audience.objects.filter(pk=listed.pk).exists()
