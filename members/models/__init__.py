@@ -4,7 +4,9 @@ from .core import *  # noqa: F403
 from .core import __all__ as _core
 from .linking import *  # noqa: F403
 from .linking import __all__ as _linking
+from .richmenus import *  # noqa: F403
+from .richmenus import __all__ as _richmenus
 from .segments import *  # noqa: F403
 from .segments import __all__ as _segments
 
-__all__ = [*_core, *_linking, *_segments]
+__all__ = [*_core, *_linking, *_richmenus, *_segments]
