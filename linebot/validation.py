@@ -102,10 +102,10 @@ M_NOT_MESSAGE = gettext_noop("Must be a message object.")
 M_NOT_OBJECT = gettext_noop("Must be a JSON object ({...}).")
 M_NOT_LIST_OF = gettext_noop("Must be a list ([...]).")
 M_ONE_OF = gettext_noop("Must be one of %(choices)s; got %(value)s.")
-M_REQUIRED_MESSAGE = gettext_noop("Required for a %(kind)s message.")
-M_REQUIRED_TEMPLATE = gettext_noop("Required for a %(kind)s template.")
+M_REQUIRED_MESSAGE = gettext_noop("Required: every %(kind)s message needs it.")
+M_REQUIRED_TEMPLATE = gettext_noop("Required: every %(kind)s template needs it.")
 M_REQUIRED_ACTION = gettext_noop("Required for a %(kind)s action.")
-M_REQUIRED_COMPONENT = gettext_noop("Required for a %(kind)s component.")
+M_REQUIRED_COMPONENT = gettext_noop("Required: every %(kind)s component needs it.")
 M_REQUIRED = gettext_noop("Required.")
 M_NOT_STRING = gettext_noop("Must be text (a JSON string).")
 M_EMPTY_STRING = gettext_noop("Must not be empty.")
@@ -127,7 +127,7 @@ M_ASPECT_RATIO = gettext_noop(
     "Must be width:height with numbers from 1 to 100000 (for example 20:13); got %(value)s."
 )
 M_ASPECT_TOO_TALL = gettext_noop("The height may be at most three times the width.")
-M_UNKNOWN_PROPERTY = gettext_noop("Unknown property for a %(kind)s; LINE rejects it.")
+M_UNKNOWN_PROPERTY = gettext_noop("Unknown property: LINE does not accept it in a %(kind)s.")
 M_CAROUSEL_BUBBLES = gettext_noop("A carousel holds at most %(max)d bubbles; got %(count)d.")
 M_CAROUSEL_BYTES = gettext_noop(
     "A carousel must be at most %(max)d bytes of JSON; got %(size)d. Shorten texts or remove "
@@ -142,14 +142,14 @@ M_NOT_CONTAINER = gettext_noop("Must be a Flex container object (bubble or carou
 M_CONTAINER_TYPE = gettext_noop("Must be 'bubble' or 'carousel'; got %(value)s.")
 M_BLOCK_BOX = gettext_noop("The %(block)s of a bubble must be a box component.")
 M_HERO_TYPE = gettext_noop("The hero of a bubble must be a box, image or video component.")
-M_NOT_ALLOWED_IN = gettext_noop("A %(kind)s component cannot be placed in a %(parent)s.")
+M_NOT_ALLOWED_IN = gettext_noop("A component of type %(kind)s cannot be placed in a %(parent)s.")
 M_VIDEO_HERO_ONLY = gettext_noop("A video component can only be the hero of a bubble.")
 M_TEXT_OR_SPANS = gettext_noop("A text component needs text or spans (contents).")
 M_SPANS_ONLY = gettext_noop("A text component's contents may hold only span components.")
 M_TOO_MANY_ANIMATED = gettext_noop(
     "At most %(max)d animated images are allowed in one message; got %(count)d."
 )
-M_ACTION_NOT_HERE = gettext_noop("A %(kind)s action cannot be used here.")
+M_ACTION_NOT_HERE = gettext_noop("An action of type %(kind)s cannot be used here.")
 M_EMOJI_MARKER = gettext_noop("The text must have a $ at index %(index)d for this LINE emoji.")
 M_TEMPLATE_TEXT = gettext_noop(
     "With an image or title the text may be at most %(max)d characters; got %(length)d."

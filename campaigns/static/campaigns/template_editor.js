@@ -33,6 +33,16 @@
     var timer = null;
     var sequence = 0;
 
+    // PostgreSQL stores JSON objects with their keys sorted by length; show "type" first again.
+    function pretty(value) {
+      return JSON.stringify(value, function (key, item) {
+        if (!item || typeof item !== "object" || Array.isArray(item) || !("type" in item)) { return item; }
+        var ordered = { type: item.type };
+        Object.keys(item).forEach(function (name) { ordered[name] = item[name]; });
+        return ordered;
+      }, 2);
+    }
+
     function post(url, body) {
       return fetch(url, {
         method: "POST",
@@ -183,7 +193,7 @@
       }
       if (current.length >= 5) { window.alert(texts.full); return; }
       current.push(starter.message);
-      textarea.value = JSON.stringify(current, null, 2);
+      textarea.value = pretty(current);
       check();
     }
 
@@ -232,16 +242,16 @@
     document.getElementById("te-insert").addEventListener("click", insertStarter);
     document.getElementById("te-send-test").addEventListener("click", sendTest);
     document.getElementById("te-format").addEventListener("click", function () {
-      try { textarea.value = JSON.stringify(JSON.parse(textarea.value), null, 2); check(); } catch (error) { check(); }
+      try { textarea.value = pretty(JSON.parse(textarea.value)); check(); } catch (error) { check(); }
     });
     // Taps in the preview must not navigate away from the form.
     preview.addEventListener("click", function (event) {
       if (event.target.closest("a")) { event.preventDefault(); }
     });
     if (!textarea.value.trim() || textarea.value.trim() === "null") {
-      textarea.value = JSON.stringify([{ type: "text", text: "Hello {{ member.display_name }}!" }], null, 2);
+      textarea.value = pretty([{ type: "text", text: "Hello {{ member.display_name }}!" }]);
     } else {
-      try { textarea.value = JSON.stringify(JSON.parse(textarea.value), null, 2); } catch (error) { /* keep as typed */ }
+      try { textarea.value = pretty(JSON.parse(textarea.value)); } catch (error) { /* keep as typed */ }
     }
     check();
   }
