@@ -163,3 +163,126 @@ class WebhookEvent(models.Model):
     @property
     def source_user_id(self) -> str | None:
         return (self.payload.get("source") or {}).get("userId")
+
+
+def rich_menu_image_path(rich_menu, filename):
+    return f"rich-menus/{rich_menu.channel_id}/{uuid.uuid4().hex}-{filename}"
+
+
+class RichMenuSyncStatus(models.TextChoices):
+    DRAFT = "draft", _("Not on LINE yet")
+    SYNCED = "synced", _("On LINE")
+    OUT_OF_SYNC = "out_of_sync", _("Changed since the last sync")
+    FAILED = "failed", _("Sync failed")
+
+
+class RichMenu(models.Model):
+    """A rich menu as staff design it: image, size, chat bar text and tappable areas.
+
+    ``areas`` is LINE's list of ``{"bounds": {...}, "action": {...}}``, validated by
+    ``linebot.richmenus.rich_menu_problems``. LINE cannot change a menu or its image once
+    created, so a sync after a change creates a new LINE menu and deletes the old one;
+    ``synced_fingerprint`` says what the stored LINE menu was made from.
+    """
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="rich_menus", verbose_name=_("channel")
+    )
+    name = models.CharField(
+        _("name"), max_length=300, help_text=_("For staff; LINE users never see it.")
+    )
+    chat_bar_text = models.CharField(
+        _("chat bar text"),
+        max_length=14,
+        default="Menu",
+        help_text=_("Shown on the bar that opens the menu; at most 14 characters."),
+    )
+    selected = models.BooleanField(
+        _("open by default"),
+        default=False,
+        help_text=_("Show the menu open when the chat opens, not only its bar."),
+    )
+    width = models.PositiveIntegerField(_("width"), default=2500)
+    height = models.PositiveIntegerField(_("height"), default=1686)
+    image = models.FileField(_("image"), upload_to=rich_menu_image_path, blank=True)
+    image_content_type = models.CharField(_("image type"), max_length=20, blank=True)
+    areas = models.JSONField(_("areas"), default=list, blank=True)
+    line_rich_menu_id = models.CharField(_("LINE rich menu ID"), max_length=100, blank=True)
+    synced_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    # LINE menus this one replaced, deleted once LINE has moved their users to the new one.
+    retired_line_ids = models.JSONField(default=list, blank=True, editable=False)
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    sync_error = models.TextField(_("sync error"), blank=True)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("rich menu")
+        verbose_name_plural = _("rich menus")
+        ordering = ["channel", "name", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(width__gte=800, width__lte=2500, height__gte=250),
+                name="richmenu_size_in_line_limits",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        from .richmenus import rich_menu_problems
+
+        problems = rich_menu_problems(self)
+        if problems:
+            raise ValidationError({"areas": [p.as_dict()["message"] for p in problems]})
+
+
+class RichMenuAlias(models.Model):
+    """A name for a rich menu, which ``richmenuswitch`` actions (tab menus) switch to."""
+
+    channel = models.ForeignKey(
+        Channel,
+        on_delete=models.CASCADE,
+        related_name="rich_menu_aliases",
+        verbose_name=_("channel"),
+    )
+    alias_id = models.CharField(
+        _("alias ID"),
+        max_length=32,
+        validators=[
+            RegexValidator(
+                r"^[a-z0-9_-]{1,32}$",
+                _("An alias ID is 1 to 32 characters of a-z, 0-9, _ and -."),
+            )
+        ],
+    )
+    rich_menu = models.ForeignKey(
+        RichMenu, on_delete=models.PROTECT, related_name="aliases", verbose_name=_("rich menu")
+    )
+    line_rich_menu_id = models.CharField(
+        _("LINE rich menu ID it names"), max_length=100, blank=True, editable=False
+    )
+    synced_at = models.DateTimeField(_("last synced"), null=True, blank=True)
+    sync_error = models.TextField(_("sync error"), blank=True)
+
+    class Meta:
+        verbose_name = _("rich menu alias")
+        verbose_name_plural = _("rich menu aliases")
+        ordering = ["channel", "alias_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["channel", "alias_id"], name="richmenualias_unique_per_channel"
+            )
+        ]
+
+    def __str__(self):
+        return self.alias_id
+
+    def clean(self):
+        from django.core.exceptions import ValidationError
+
+        if self.rich_menu_id and self.channel_id and self.rich_menu.channel_id != self.channel_id:
+            raise ValidationError({"rich_menu": _("The menu belongs to another channel.")})
