@@ -7,4 +7,5 @@ class MembersConfig(AppConfig):
     verbose_name = _("Members")
 
     def ready(self):
+        from . import richmenu_receivers  # noqa: F401, I001
         from . import receivers, webhooks  # noqa: F401  (handlers and signal receivers)

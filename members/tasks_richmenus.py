@@ -1,0 +1,35 @@
+"""Celery tasks of per-segment rich menus. Named under ``members.tasks`` so that the routes by
+name (``*.tasks.housekeeping_*``) apply; registered when ``members.richmenu_receivers`` loads."""
+
+from celery import shared_task
+
+from .models import Member, RichMenuRelink
+from .richmenus import RETRYABLE, member_rich_menu_refresh, relink_run
+
+
+@shared_task(
+    name="members.tasks.richmenu_member_refresh",
+    ignore_result=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=5,
+    max_retries=5,
+    acks_late=True,
+)
+def richmenu_member_refresh(member_id: int) -> None:
+    member = Member.objects.filter(pk=member_id).first()
+    if member:
+        member_rich_menu_refresh(member)
+
+
+@shared_task(
+    name="members.tasks.housekeeping_richmenu_relink",
+    ignore_result=True,
+    autoretry_for=RETRYABLE,
+    retry_backoff=30,
+    max_retries=5,
+    acks_late=True,
+)
+def housekeeping_richmenu_relink(relink_id: int) -> None:
+    relink = RichMenuRelink.objects.filter(pk=relink_id).first()
+    if relink:
+        relink_run(relink)
