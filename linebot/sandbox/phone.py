@@ -13,13 +13,14 @@ from urllib.parse import quote
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
+from linebot.preview import preview_css, render_message
+from linebot.preview.actions import action_payload
+
 from . import users
 from .pages import render
 from .responses import NOT_FOUND, ApiError
 from .routing import Call, Route
 from .state import Channel, SimUser
-
-STICKER_URL = "https://stickershop.line-scdn.net/stickershop/v1/sticker/{}/android/sticker.png"
 
 
 def _find_user(call: Call, user_id: str) -> tuple[Channel, SimUser]:
@@ -29,77 +30,77 @@ def _find_user(call: Call, user_id: str) -> tuple[Channel, SimUser]:
     raise ApiError(404, NOT_FOUND)
 
 
+# What a tap on each kind of action does in the phone: post as the user, or nothing (links
+# open by themselves, other actions need a real device).
+TAPPABLE = ("message", "postback", "datetimepicker")
+
+
 def _action_view(action: Any) -> dict[str, Any]:
     """An action as a button the page can render: what it says and what tapping does."""
     if not isinstance(action, dict):
         return {"label": "?", "kind": "other"}
     kind = action.get("type", "")
     view = {"label": action.get("label") or action.get("text") or kind, "kind": kind}
-    if kind == "message":
-        view["text"] = action.get("text", "")
-    elif kind in ("postback", "datetimepicker"):
-        view.update(
-            kind="postback",
-            data=action.get("data", ""),
-            text=action.get("displayText") or action.get("text") or "",
-        )
-    elif kind == "uri":
+    if kind == "uri":
         view["uri"] = action.get("uri", "")
-    else:
-        view["kind"] = "other"
     return view
 
 
-def _template_view(template: dict[str, Any]) -> dict[str, Any]:
-    kind = template.get("type")
-    columns = template.get("columns") if kind in ("carousel", "image_carousel") else [template]
-    return {
-        "type": kind,
-        "columns": [
-            {
-                "image": column.get("thumbnailImageUrl") or column.get("imageUrl") or "",
-                "title": column.get("title", ""),
-                "text": column.get("text", ""),
-                "actions": [
-                    _action_view(a)
-                    for a in column.get("actions")
-                    or ([column["action"]] if "action" in column else [])
-                ],
-            }
-            for column in columns or []
-            if isinstance(column, dict)
-        ],
-    }
+def tap_key(action: dict[str, Any]) -> str:
+    """What identifies a tap: the preview's `data-action` fields the phone's script reads."""
+    payload = action_payload(action)
+    fields = [payload.get(name, "") for name in ("type", "data", "text", "displayText")]
+    return json.dumps(fields, ensure_ascii=False, separators=(",", ":"))
 
 
-def _entry_view(channel: Channel, entry: dict[str, Any]) -> dict[str, Any]:
+def _taps(node: Any, found: list[dict[str, Any]], *, is_action: bool = False) -> None:
+    """Every action in a message that a tap can perform, as the form the phone posts."""
+    if isinstance(node, list):
+        for item in node:
+            _taps(item, found, is_action=is_action)
+        return
+    if not isinstance(node, dict):
+        return
+    if is_action and node.get("type") in TAPPABLE:
+        key = tap_key(node)
+        if all(tap["key"] != key for tap in found):
+            kind = node["type"]
+            found.append(
+                {
+                    "key": key,
+                    "kind": "text" if kind == "message" else "postback",
+                    "text": node.get("text", ""),
+                    "data": node.get("data", ""),
+                    "display_text": node.get("displayText") or node.get("text") or "",
+                }
+            )
+        return
+    for name, value in node.items():
+        _taps(value, found, is_action=name in ("action", "actions", "defaultAction"))
+
+
+def _entry_view(channel: Channel, entry: dict[str, Any], *, quick_reply: bool) -> dict[str, Any]:
+    """One chat entry, drawn by the same renderer as the admin's previews."""
     message = entry["message"]
+    side = entry["from"]
+    payload = dict(message)
+    if message.get("type") == "image" and side == "user":
+        content = f"/sandbox/content/{channel.channel_id}/{entry['id']}"
+        payload["originalContentUrl"] = payload["previewImageUrl"] = content
     view: dict[str, Any] = {
-        "side": entry["from"],
+        "side": side,
         "type": message.get("type"),
         "message": message,
         "time": time.strftime("%H:%M", time.localtime(entry["timestamp"] / 1000)),
         "unsent": entry.get("unsent", False),
         "id": entry["id"],
         "via": entry.get("via", ""),
+        "html": render_message(payload, sent=side == "user", quick_reply=quick_reply),
+        "taps": [],
     }
-    kind = message.get("type")
-    if kind == "sticker":
-        view["sticker_url"] = STICKER_URL.format(quote(str(message.get("stickerId", ""))))
-    elif kind == "image" and entry["from"] == "user":
-        view["image_url"] = f"/sandbox/content/{channel.channel_id}/{entry['id']}"
-    elif kind == "flex":
-        view["json"] = json.dumps(message.get("contents"), ensure_ascii=False, indent=2)
-    elif kind == "template":
-        view["template"] = _template_view(message.get("template") or {})
-    elif kind == "location":
-        view["map_url"] = "https://www.openstreetmap.org/?mlat={0}&mlon={1}#map=16/{0}/{1}".format(
-            message.get("latitude"), message.get("longitude")
-        )
-    quick = (message.get("quickReply") or {}).get("items") or []
-    view["quick_replies"] = [
-        _action_view(item.get("action")) for item in quick if isinstance(item, dict)
-    ]
+    if side == "bot":
+        _taps(message, view["taps"])
+        view["json"] = json.dumps(message, ensure_ascii=False, indent=2)
     return view
 
 
@@ -149,14 +150,16 @@ def index(call: Call) -> Response:
 def phone(call: Call, user_id: str) -> Response:
     with call.sandbox.lock:
         channel, user = _find_user(call, user_id)
-        entries = [_entry_view(channel, entry) for entry in user.chat]
+        last = len(user.chat) - 1
+        entries = [
+            _entry_view(channel, entry, quick_reply=index == last)
+            for index, entry in enumerate(user.chat)
+        ]
         context = {
             "channel": channel,
             "user": user,
             "entries": entries,
-            "last_quick_replies": (
-                entries[-1]["quick_replies"] if entries and entries[-1]["side"] == "bot" else []
-            ),
+            "preview_css": preview_css(),
             "rich_menu": _rich_menu_view(channel, user),
             "chat_length": len(user.chat),
             "loading": user.loading_until > time.time(),
