@@ -648,3 +648,12 @@ def test_sentences_are_translated_at_display_time():
     assert japanese  # the Japanese catalogue may still lack it; then English shows
     long = validate_messages([{"type": "text", "text": "x" * 5001}])[0]
     assert "5000" in problem_text(long, "ja") and "5001" in problem_text(long, "ja")
+
+
+def test_every_valid_message_type_is_also_drawn_by_the_preview():
+    from linebot.preview import render_messages
+
+    for message in [*EVERY_TYPE, _flex(FULL_BUBBLE)]:
+        html = str(render_messages([message]))
+        assert "lp-unsupported" not in html, message["type"]
+        assert f"lp-message-{message['type']}" in html
