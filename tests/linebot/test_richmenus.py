@@ -55,6 +55,11 @@ def jpeg_header(width: int, height: int) -> bytes:
 
 @pytest.fixture
 def channel(sandbox, settings, tmp_path):
+    return channel_create(sandbox, settings, tmp_path)
+
+
+def channel_create(sandbox, settings, tmp_path):
+    """A channel of the app, registered with the sandbox, with media under ``tmp_path``."""
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.LINE_PLATFORMS = {
         **settings.LINE_PLATFORMS,
