@@ -10,7 +10,7 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import connection
 from django.http import HttpResponseNotAllowed, JsonResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -39,6 +39,7 @@ from .segments import (
     CONDITION_TYPES,
     segment_count,
     segment_queryset,
+    segment_session,
     segment_summary,
     segment_validate,
     segments_using,
@@ -267,10 +268,14 @@ class SegmentAdmin(admin.ModelAdmin):
             probe.definition = segment_validate(probe.definition, channel=channel, segment=probe)
         except ValidationError as error:
             return JsonResponse({"errors": error.messages}, status=400)
-        with transaction.atomic():
+        with segment_session():
             # Staff type faster than a huge segment counts: bound each preview.
-            with connection.cursor() as cursor:
-                cursor.execute(f"SET LOCAL statement_timeout = {PREVIEW_TIMEOUT_MS}")
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute(
+                        "SELECT set_config('statement_timeout', %s, true)",
+                        [str(PREVIEW_TIMEOUT_MS)],
+                    )
             members = segment_queryset(probe)
             count = members.count()
             sample = list(
