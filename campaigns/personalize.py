@@ -20,10 +20,10 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from django.utils.translation import gettext_noop
+from django.utils.translation import get_language, gettext, gettext_noop
 
 from linebot.validation import DEFAULT_LIMITS, MessageLimits, Problem, problem, validate_messages
-from members.models import Member
+from members.models import Member, Rank
 
 VARIABLE = re.compile(
     r"\{\{\s*(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_\-]+)+)\s*"
@@ -69,18 +69,22 @@ M_UNKNOWN_NAMESPACE = gettext_noop(
 M_UNKNOWN_MEMBER_FIELD = gettext_noop("Unknown member field %(name)s; use one of %(fields)s.")
 M_VARIABLE_IN_TYPE = gettext_noop("Variables cannot be used in %(key)s.")
 
-# What a preview shows when no member is chosen.
-SAMPLE_MEMBER = {
-    "display_name": "Hanako",
-    "points": "1200",
-    "rank": "Gold",
-    "birthday": "1990-04-01",
-    "prefecture": "Tokyo",
-    "gender": "",
-    "language": "ja",
-    "external_customer_id": "C-0001",
-}
 SAMPLE_URL = "https://example.com/"
+
+
+def sample_context() -> dict[str, Any]:
+    """Variables for a preview without a member: a sample member, no attributes or data."""
+    member = {
+        "display_name": gettext("Hanako"),
+        "points": 1200,
+        "rank": str(Rank.GOLD.label),
+        "birthday": "1990-04-01",
+        "prefecture": gettext("Tokyo"),
+        "gender": "",
+        "language": get_language() or "ja",
+        "external_customer_id": "C-0001",
+    }
+    return {"member": member, "attributes": {}, "data": {}, "sample": True}
 
 
 def member_context(member: Member) -> dict[str, Any]:
@@ -97,11 +101,6 @@ def member_context(member: Member) -> dict[str, Any]:
     }
     attributes = member.attributes if isinstance(member.attributes, dict) else {}
     return {"member": values, "attributes": attributes}
-
-
-def sample_context() -> dict[str, Any]:
-    """Variables for a preview without a member: a sample member, no attributes or data."""
-    return {"member": dict(SAMPLE_MEMBER), "attributes": {}, "data": {}, "sample": True}
 
 
 def template_variables(messages: Any) -> list[str]:

@@ -78,7 +78,8 @@ def test_editing_flex_changes_the_preview_and_shows_errors_with_paths(staff_page
 
     # A syntax error names its line and keeps the last good preview.
     page.fill("#id_messages", '[{"type": "text", "text": "oops"')
-    page.get_by_text("JSON syntax error at line 1").wait_for()
+    page.locator("#te-status", has_text="JSON syntax error at line 1").wait_for()
+    assert page.locator("#te-problems li code").inner_text() == "JSON"
     assert preview.get_by_text("Winter sale").count() == 1
 
     # Preview as a real member: their name, escaped.

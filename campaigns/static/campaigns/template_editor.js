@@ -14,12 +14,16 @@
     var texts = config.texts;
     var csrf = (document.querySelector("input[name=csrfmiddlewaretoken]") || {}).value || "";
 
-    // Move the messages field into the editor, next to the preview.
+    // Move the messages field (label, errors from the last save, help) into the editor, next
+    // to the preview.
     var row = textarea.closest(".form-row") || textarea.parentNode;
+    var slot = document.getElementById("te-editor-slot");
     row.parentNode.insertBefore(root, row);
-    document.getElementById("te-editor-slot").appendChild(textarea);
     var label = row.querySelector("label");
-    if (label) { label.htmlFor = "id_messages"; document.getElementById("te-editor-slot").prepend(label); }
+    if (label) { label.htmlFor = "id_messages"; slot.appendChild(label); }
+    row.querySelectorAll(".errorlist").forEach(function (node) { slot.appendChild(node); });
+    slot.appendChild(textarea);
+    row.querySelectorAll(".help").forEach(function (node) { slot.appendChild(node); });
     row.hidden = true;
     root.hidden = false;
 
@@ -81,7 +85,14 @@
         code.textContent = item.path;
         li.appendChild(code);
         li.appendChild(document.createTextNode(item.message));
-        li.addEventListener("click", function () { jumpToPath(item.path); });
+        li.addEventListener("click", function () {
+          if (item.position !== undefined) {
+            textarea.focus();
+            textarea.setSelectionRange(item.position, item.position + 1);
+          } else {
+            jumpToPath(item.path);
+          }
+        });
         problemList.appendChild(li);
       });
     }
@@ -96,9 +107,10 @@
           var result = answer.json;
           preview.classList.remove("te-stale");
           if (result.syntax_error) {
+            var error = result.syntax_error;
             textarea.classList.add("te-invalid");
-            setStatus(result.syntax_error.message, "error");
-            showProblems([]);
+            setStatus(error.message, "error");
+            showProblems([{ path: "JSON", message: error.message, position: error.position }]);
             return;  // keep the last good preview while the JSON is being typed
           }
           preview.innerHTML = result.html;  // escaped HTML from linebot.preview
