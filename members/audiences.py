@@ -39,6 +39,7 @@ __all__ = [
     "audience_match",
     "contact_hash_email",
     "contact_hash_phone",
+    "contact_hashes",
     "email_normalise",
     "phone_normalise",
 ]
@@ -105,6 +106,15 @@ def contact_hash_email(value: str) -> str:
 def contact_hash_phone(value: str) -> str:
     """The stored form of a phone number: SHA-256 of its E.164 form."""
     return _sha256(phone_normalise(value))
+
+
+def contact_hashes(*, email: str = "", phone: str = "") -> dict[str, str]:
+    """``Member`` fields for the contact data a company knows (blank stays blank), e.g.
+    ``Member.objects.filter(pk=...).update(**contact_hashes(email=...))``."""
+    return {
+        "email_sha256": contact_hash_email(email) if email.strip() else "",
+        "phone_sha256": contact_hash_phone(phone) if phone.strip() else "",
+    }
 
 
 def _normalise(kind: str, value: str) -> str:

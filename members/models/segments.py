@@ -57,15 +57,24 @@ class Segment(models.Model):
     def __str__(self):
         return self.name
 
-    def clean(self):
-        from members.segments import segment_validate
+    def save(self, *args, **kwargs):
+        # The rules are checked on every save, not only through forms: a bad or cyclic
+        # definition never reaches the database.
+        self._validate_definition()
+        super().save(*args, **kwargs)
 
+    def clean(self):
         if self.channel_id is None:
             return
         try:
-            self.definition = segment_validate(self.definition, channel=self.channel, segment=self)
+            self._validate_definition()
         except ValidationError as error:
             raise ValidationError({"definition": error.messages}) from None
+
+    def _validate_definition(self):
+        from members.segments import segment_validate
+
+        self.definition = segment_validate(self.definition, channel=self.channel, segment=self)
 
 
 class AudienceKind(models.TextChoices):

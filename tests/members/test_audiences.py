@@ -12,6 +12,7 @@ from members.audiences import (
     audience_match,
     contact_hash_email,
     contact_hash_phone,
+    contact_hashes,
     email_normalise,
     phone_normalise,
 )
@@ -164,3 +165,11 @@ def test_admin_upload_imports_good_rows_reports_bad_ones_and_keeps_no_file(
     ).content.decode()
     assert "50.0 %" in page
     assert "<td>2</td><td>not an email address</td>" in page
+
+
+def test_contact_hashes_for_member_fields():
+    assert contact_hashes(email=" A@B.jp", phone="") == {
+        "email_sha256": sha256("a@b.jp"),
+        "phone_sha256": "",
+    }
+    assert contact_hashes(phone="090-1234-5678")["phone_sha256"] == sha256("+819012345678")

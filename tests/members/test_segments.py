@@ -535,3 +535,11 @@ def test_summary_of_follow_dates():
             },
         )
     ) == ("Members who followed in the last 30 days and who first followed before 2024-01-01")
+
+
+def test_a_bad_definition_never_reaches_the_database(channel):
+    with pytest.raises(ValidationError, match=r"root\.rules\[0\]: choose at least one rank"):
+        Segment.objects.create(
+            channel=channel, name="bad", definition=rules({"type": "rank", "values": []})
+        )
+    assert not Segment.objects.exists()
