@@ -21,9 +21,59 @@ from .message_templates import (
 )
 from .models import AutoReply, MessageTemplate
 
+EDITOR_URLS = "admin:campaigns_messagetemplate"
+
+
+def _editor_config(request) -> dict:
+    """What the messages editor's script needs: endpoints, starters, recipients, texts."""
+    recipients = template_test_recipients(request.user)[:200]
+    return {
+        "checkUrl": reverse(f"{EDITOR_URLS}_check"),
+        "membersUrl": reverse(f"{EDITOR_URLS}_members"),
+        "sendTestUrl": reverse(f"{EDITOR_URLS}_send_test"),
+        "starters": [starter.as_dict() for starter in STARTERS],
+        "recipients": [{"id": member.pk, "label": _member_label(member)} for member in recipients],
+        "texts": {
+            "help": gettext(
+                "Variables: {{ member.display_name }}, {{ member.points }}, "
+                '{{ member.rank }}, {{ attributes.key | default:"…" }}, '
+                "{{ data.product_name }}"
+            ),
+            "valid": gettext("No problems: LINE will accept these messages."),
+            "problems": gettext("Problems LINE would report:"),
+            "checking": gettext("Checking…"),
+            "sent": gettext("Test sent."),
+            "replace": gettext("Replace the messages with this design?"),
+            "full": gettext("A template holds at most 5 messages."),
+            "failed": gettext("The check could not be run. Try again."),
+        },
+    }
+
+
+class MessagesEditorMixin:
+    """The live messages editor (check as you type, phone preview, tests) on a `messages` field."""
+
+    change_form_template = "admin/campaigns/messagetemplate/change_form.html"
+
+    class Media:
+        css = {"all": ("linebot/preview.css", "campaigns/template_editor.css")}
+        js = ("campaigns/template_editor.js",)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "messages":
+            field.widget.attrs.update(
+                {"class": "template-json", "rows": 30, "spellcheck": "false", "cols": 60}
+            )
+        return field
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = {**(extra_context or {}), "editor_config": _editor_config(request)}
+        return super().changeform_view(request, object_id, form_url, extra_context)
+
 
 @admin.register(AutoReply)
-class AutoReplyAdmin(admin.ModelAdmin):
+class AutoReplyAdmin(MessagesEditorMixin, admin.ModelAdmin):
     list_display = ("name", "channel", "trigger", "match_type", "priority", "is_active")
     list_filter = ("channel", "trigger", "is_active")
     list_editable = ("priority", "is_active")
@@ -42,7 +92,7 @@ class AutoReplyAdmin(admin.ModelAdmin):
 
 
 @admin.register(MessageTemplate)
-class MessageTemplateAdmin(admin.ModelAdmin):
+class MessageTemplateAdmin(MessagesEditorMixin, admin.ModelAdmin):
     """Templates with a live editor: JSON checked as you type, a phone preview, tests."""
 
     list_display = ("name", "channel", "types", "updated_at", "created_by")
@@ -60,23 +110,10 @@ class MessageTemplateAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    change_form_template = "admin/campaigns/messagetemplate/change_form.html"
-
-    class Media:
-        css = {"all": ("linebot/preview.css", "campaigns/template_editor.css")}
-        js = ("campaigns/template_editor.js",)
 
     @admin.display(description=_("messages"))
     def types(self, obj: MessageTemplate) -> str:
         return ", ".join(obj.message_types)
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if db_field.name == "messages":
-            field.widget.attrs.update(
-                {"class": "template-json", "rows": 30, "spellcheck": "false", "cols": 60}
-            )
-        return field
 
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
@@ -92,37 +129,6 @@ class MessageTemplateAdmin(admin.ModelAdmin):
             path("editor/send-test/", view(self.send_test_view), name=f"{prefix}_send_test"),
             *super().get_urls(),
         ]
-
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        prefix = f"admin:{self.opts.app_label}_{self.opts.model_name}"
-        recipients = template_test_recipients(request.user)[:200]
-        extra_context = {
-            **(extra_context or {}),
-            "editor_config": {
-                "checkUrl": reverse(f"{prefix}_check"),
-                "membersUrl": reverse(f"{prefix}_members"),
-                "sendTestUrl": reverse(f"{prefix}_send_test"),
-                "starters": [starter.as_dict() for starter in STARTERS],
-                "recipients": [
-                    {"id": member.pk, "label": _member_label(member)} for member in recipients
-                ],
-                "texts": {
-                    "help": gettext(
-                        "Variables: {{ member.display_name }}, {{ member.points }}, "
-                        "{{ member.rank }}, {{ attributes.key | default:\"…\" }}, "
-                        "{{ data.product_name }}"
-                    ),
-                    "valid": gettext("No problems: LINE will accept these messages."),
-                    "problems": gettext("Problems LINE would report:"),
-                    "checking": gettext("Checking…"),
-                    "sent": gettext("Test sent."),
-                    "replace": gettext("Replace the messages with this design?"),
-                    "full": gettext("A template holds at most 5 messages."),
-                    "failed": gettext("The check could not be run. Try again."),
-                },
-            },
-        }
-        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def _json_body(self, request) -> dict:
         try:

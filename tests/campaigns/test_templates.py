@@ -198,3 +198,8 @@ def test_send_test_reaches_a_sandbox_user_personalised(settings, sandbox, sandbo
     assert "MIKA5" in json.dumps(received[1], ensure_ascii=False)
     logged = Message.objects.filter(member=member, source=MessageSource.SYSTEM)
     assert logged.count() == 2 and all(row.sent_by == staff for row in logged)
+
+
+def test_the_auto_reply_page_uses_the_same_editor(admin_client):
+    html = admin_client.get(reverse("admin:campaigns_autoreply_add")).content.decode()
+    assert 'id="template-editor"' in html and "template_editor.js" in html
