@@ -89,9 +89,17 @@ def member_rich_menu_refresh(member: Member) -> bool:
     A member who switched tabs keeps the tab while the rule deciding their menu stays the same.
     Non-friends are left alone (LINE cannot show them anything); they are evaluated on follow.
     """
-    member = Member.objects.select_related("channel").get(pk=member.pk)
-    if member.friend_status != FriendStatus.FRIEND:
-        return False
+    member_pk = member.pk
+    with transaction.atomic():
+        # One refresh of a member at a time: two workers must not apply menus out of order.
+        rows = Member.objects.select_for_update(of=("self",)).select_related("channel")
+        member = rows.get(pk=member_pk)
+        if member.friend_status != FriendStatus.FRIEND:
+            return False
+        return _refresh(member)
+
+
+def _refresh(member: Member) -> bool:
     rule = member_rich_menu_rule(member)
     target = _target(rule)
     state = MemberRichMenu.objects.filter(member=member).first()

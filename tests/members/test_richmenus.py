@@ -60,7 +60,12 @@ def line_menu_of(sandbox, member):
 
 
 @pytest.fixture
-def menus(channel):
+def vip_tag(channel):
+    return Tag.objects.create(channel=channel, name="VIP")
+
+
+@pytest.fixture
+def menus(channel, vip_tag):
     gold = make_menu(channel, name="Gold", shade=0x30)
     linked = make_menu(channel, name="Linked", shade=0x40)
     guest = make_menu(channel, name="Guest", shade=0x50)
@@ -74,7 +79,7 @@ def menus(channel):
         channel=channel,
         priority=20,
         rich_menu=linked,
-        segment=segment(channel, "Linked", {"type": "tags", "match": "any", "tags": []}),
+        segment=segment(channel, "VIP", {"type": "tags", "match": "any", "tags": [vip_tag.pk]}),
     )
     default_rule = RichMenuRule.objects.create(channel=channel, rich_menu=guest)
     return {
@@ -85,15 +90,6 @@ def menus(channel):
         "linked_rule": linked_rule,
         "default_rule": default_rule,
     }
-
-
-@pytest.fixture
-def vip_tag(channel, menus):
-    tag = Tag.objects.create(channel=channel, name="VIP")
-    rule_segment = menus["linked_rule"].segment
-    rule_segment.definition["root"]["rules"] = [{"type": "tags", "match": "any", "tags": [tag.pk]}]
-    rule_segment.save()
-    return tag
 
 
 def test_the_first_matching_rule_by_priority_wins_else_the_default(
