@@ -162,6 +162,8 @@ class MessageTemplateAdmin(MessagesEditorMixin, admin.ModelAdmin):
             raise PermissionDenied
         query = request.GET.get("q", "").strip()
         members = Member.objects.select_related("channel").order_by("display_name", "pk")
+        if channel := request.GET.get("channel", "").strip():
+            members = members.filter(channel_id=channel) if channel.isdigit() else members.none()
         if query:
             members = members.filter(
                 Q(display_name__icontains=query)

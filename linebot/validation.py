@@ -67,7 +67,10 @@ def problem_text(item: Problem, language: str | None = None) -> str:
     else:
         with translation.override(language):
             text = translation.gettext(item.template)
-    return text % item.params if item.params else text
+    try:
+        return text % item.params if item.params else text
+    except (KeyError, ValueError, TypeError):
+        return item.message  # a translation whose placeholders do not match: show English
 
 
 @dataclass(frozen=True)

@@ -128,6 +128,8 @@ def test_members_search_for_preview_as(admin_client):
     url = reverse("admin:campaigns_messagetemplate_members")
     results = admin_client.get(url, {"q": "yuk"}).json()["results"]
     assert [result["label"] for result in results] == [f"Yuki ({channel.name})"]
+    other = ChannelFactory()
+    assert admin_client.get(url, {"q": "yuk", "channel": other.pk}).json()["results"] == []
 
 
 def test_editor_endpoints_need_staff(client):

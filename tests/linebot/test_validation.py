@@ -657,3 +657,11 @@ def test_every_valid_message_type_is_also_drawn_by_the_preview():
         html = str(render_messages([message]))
         assert "lp-unsupported" not in html, message["type"]
         assert f"lp-message-{message['type']}" in html
+
+
+def test_a_translation_with_wrong_placeholders_falls_back_to_english(monkeypatch):
+    from django.utils import translation
+
+    problem = validate_messages([{"type": "text", "text": "x" * 5001}])[0]
+    monkeypatch.setattr(translation, "gettext", lambda text: "%(nope)s")
+    assert problem_text(problem) == problem.message

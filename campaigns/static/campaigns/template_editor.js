@@ -212,7 +212,10 @@
     function searchMembers() {
       var query = memberInput.value.trim();
       if (members[memberInput.value] !== undefined || !query) { schedule(); return; }
-      fetch(config.membersUrl + "?q=" + encodeURIComponent(query), { credentials: "same-origin" })
+      var channel = document.getElementById("id_channel");
+      var url = config.membersUrl + "?q=" + encodeURIComponent(query) +
+        (channel && channel.value ? "&channel=" + encodeURIComponent(channel.value) : "");
+      fetch(url, { credentials: "same-origin" })
         .then(function (response) { return response.json(); })
         .then(function (answer) {
           memberOptions.textContent = "";
