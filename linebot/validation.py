@@ -125,12 +125,21 @@ M_AT_LEAST = gettext_noop("Must be at least %(min)s; got %(value)s.")
 M_COUNT_MIN_MAX = gettext_noop("Must contain %(min)d to %(max)d items; got %(count)d.")
 M_COUNT_EXACT = gettext_noop("Must contain exactly %(count)d items; got %(got)d.")
 M_COLOR = gettext_noop("Must be a colour as #RRGGBB or #RRGGBBAA (for example #06C755).")
-M_FORMAT = gettext_noop("Must be %(format)s; got %(value)s.")
+M_KEYWORD_OR_PIXELS = gettext_noop(
+    "Must be one of %(keywords)s, or pixels such as %(example)s; got %(value)s."
+)
+M_KEYWORD_OR_LENGTH = gettext_noop(
+    "Must be one of %(keywords)s, or pixels or a percentage such as %(example)s; got %(value)s."
+)
+M_LENGTH = gettext_noop("Must be pixels or a percentage such as %(example)s; got %(value)s.")
+M_PIXELS = gettext_noop("Must be pixels such as %(example)s; got %(value)s.")
+M_ANGLE = gettext_noop("Must be an angle in degrees such as %(example)s; got %(value)s.")
+M_PERCENTAGE = gettext_noop("Must be a percentage such as %(example)s; got %(value)s.")
 M_ASPECT_RATIO = gettext_noop(
     "Must be width:height with numbers from 1 to 100000 (for example 20:13); got %(value)s."
 )
 M_ASPECT_TOO_TALL = gettext_noop("The height may be at most three times the width.")
-M_UNKNOWN_PROPERTY = gettext_noop("Unknown property: LINE does not accept it in a %(kind)s.")
+M_UNKNOWN_PROPERTY = gettext_noop("Unknown property: LINE does not accept it here.")
 M_CAROUSEL_BUBBLES = gettext_noop("A carousel holds at most %(max)d bubbles; got %(count)d.")
 M_CAROUSEL_BYTES = gettext_noop(
     "A carousel must be at most %(max)d bytes of JSON; got %(size)d. Shorten texts or remove "
@@ -145,7 +154,9 @@ M_NOT_CONTAINER = gettext_noop("Must be a Flex container object (bubble or carou
 M_CONTAINER_TYPE = gettext_noop("Must be 'bubble' or 'carousel'; got %(value)s.")
 M_BLOCK_BOX = gettext_noop("The %(block)s of a bubble must be a box component.")
 M_HERO_TYPE = gettext_noop("The hero of a bubble must be a box, image or video component.")
-M_NOT_ALLOWED_IN = gettext_noop("A component of type %(kind)s cannot be placed in a %(parent)s.")
+M_NOT_ALLOWED_IN = gettext_noop(
+    "A component of type %(kind)s cannot be placed in a %(layout)s box."
+)
 M_VIDEO_HERO_ONLY = gettext_noop("A video component can only be the hero of a bubble.")
 M_TEXT_OR_SPANS = gettext_noop("A text component needs text or spans (contents).")
 M_SPANS_ONLY = gettext_noop("A text component's contents may hold only span components.")
@@ -316,7 +327,9 @@ def _one_of(*choices: str) -> Check:
     return check
 
 
-def _keyword_or(keywords: tuple[str, ...], *patterns: re.Pattern, example: str) -> Check:
+def _keyword_or(
+    keywords: tuple[str, ...], *patterns: re.Pattern, message: str, example: str
+) -> Check:
     """A LINE keyword (`md`) or a value matching one of `patterns` (`12px`, `50%`)."""
 
     def check(checker: "_Checker", value: Any, path: str) -> None:
@@ -324,9 +337,9 @@ def _keyword_or(keywords: tuple[str, ...], *patterns: re.Pattern, example: str) 
             value in keywords or any(p.fullmatch(value) for p in patterns)
         ):
             return
-        shown = ", ".join(keywords) if keywords else ""
-        described = f"{shown} {example}".strip() if shown else example
-        checker.add(path, M_FORMAT, format=described, value=_shown(value))
+        checker.add(
+            path, message, keywords=", ".join(keywords), example=example, value=_shown(value)
+        )
 
     return check
 
@@ -384,11 +397,15 @@ def _gradient(checker: "_Checker", value: Any, path: str) -> None:
             checker.add(f"{path}.{required}", M_REQUIRED)
 
 
-_MARGIN = _keyword_or(SPACING_KEYWORDS, _PX, example="or pixels such as 8px")
-_PADDING = _keyword_or(SPACING_KEYWORDS, _PX, _PERCENT, example="or 8px or 5%")
-_OFFSET = _keyword_or(SPACING_KEYWORDS, _SIGNED_PX, _SIGNED_PERCENT, example="or 8px or 5%")
-_LENGTH = _keyword_or((), _PX, _PERCENT, example="pixels or a percentage such as 120px or 50%")
-_FONT_SIZE = _keyword_or(FONT_SIZE_KEYWORDS, _PX, example="or pixels such as 16px")
+_MARGIN = _keyword_or(SPACING_KEYWORDS, _PX, message=M_KEYWORD_OR_PIXELS, example="8px")
+_PADDING = _keyword_or(
+    SPACING_KEYWORDS, _PX, _PERCENT, message=M_KEYWORD_OR_LENGTH, example="8px, 5%"
+)
+_OFFSET = _keyword_or(
+    SPACING_KEYWORDS, _SIGNED_PX, _SIGNED_PERCENT, message=M_KEYWORD_OR_LENGTH, example="-8px, 5%"
+)
+_LENGTH = _keyword_or((), _PX, _PERCENT, message=M_LENGTH, example="120px, 50%")
+_FONT_SIZE = _keyword_or(FONT_SIZE_KEYWORDS, _PX, message=M_KEYWORD_OR_PIXELS, example="16px")
 _POSITIONED: dict[str, Check] = {
     "margin": _MARGIN,
     "position": _one_of("relative", "absolute"),
@@ -399,11 +416,11 @@ _POSITIONED: dict[str, Check] = {
 }
 GRADIENT_PROPERTIES: dict[str, Check] = {
     "type": _one_of("linearGradient"),
-    "angle": _keyword_or((), _ANGLE, example="an angle such as 90deg"),
+    "angle": _keyword_or((), _ANGLE, message=M_ANGLE, example="90deg"),
     "startColor": _colour,
     "endColor": _colour,
     "centerColor": _colour,
-    "centerPosition": _keyword_or((), _PERCENT, example="a percentage such as 50%"),
+    "centerPosition": _keyword_or((), _PERCENT, message=M_PERCENTAGE, example="50%"),
 }
 _TEXT_STYLE: dict[str, Check] = {
     "size": _FONT_SIZE,
@@ -422,8 +439,12 @@ COMPONENT_PROPERTIES: dict[str, dict[str, Check]] = {
         "spacing": _MARGIN,
         "backgroundColor": _colour,
         "borderColor": _colour,
-        "borderWidth": _keyword_or(BORDER_WIDTH_KEYWORDS, _PX, example="or pixels such as 1px"),
-        "cornerRadius": _keyword_or(SPACING_KEYWORDS, _PX, example="or pixels such as 8px"),
+        "borderWidth": _keyword_or(
+            BORDER_WIDTH_KEYWORDS, _PX, message=M_KEYWORD_OR_PIXELS, example="1px"
+        ),
+        "cornerRadius": _keyword_or(
+            SPACING_KEYWORDS, _PX, message=M_KEYWORD_OR_PIXELS, example="8px"
+        ),
         "width": _LENGTH,
         "maxWidth": _LENGTH,
         "height": _LENGTH,
@@ -457,7 +478,9 @@ COMPONENT_PROPERTIES: dict[str, dict[str, Check]] = {
         "flex": _flex_ratio,
         "align": _one_of("start", "end", "center"),
         "gravity": _one_of("top", "bottom", "center"),
-        "size": _keyword_or(IMAGE_SIZE_KEYWORDS, _PX, _PERCENT, example="or 120px or 50%"),
+        "size": _keyword_or(
+            IMAGE_SIZE_KEYWORDS, _PX, _PERCENT, message=M_KEYWORD_OR_LENGTH, example="120px, 50%"
+        ),
         "aspectRatio": _aspect_ratio,
         "aspectMode": _one_of("fit", "cover"),
         "backgroundColor": _colour,
@@ -474,7 +497,9 @@ COMPONENT_PROPERTIES: dict[str, dict[str, Check]] = {
     "icon": {
         **_POSITIONED,
         "url": _image_url,
-        "size": _keyword_or(FONT_SIZE_KEYWORDS, _PX, _PERCENT, example="or pixels such as 16px"),
+        "size": _keyword_or(
+            FONT_SIZE_KEYWORDS, _PX, _PERCENT, message=M_KEYWORD_OR_LENGTH, example="16px, 50%"
+        ),
         "aspectRatio": _aspect_ratio,
         "scaling": _boolean,
     },
@@ -487,7 +512,7 @@ COMPONENT_PROPERTIES: dict[str, dict[str, Check]] = {
         "align": _one_of("start", "end", "center"),
         "gravity": _one_of("top", "bottom", "center"),
         "wrap": _boolean,
-        "lineSpacing": _keyword_or((), _PX, example="pixels such as 4px"),
+        "lineSpacing": _keyword_or((), _PX, message=M_PIXELS, example="4px"),
         "maxLines": _flex_ratio,
         "action": _action_in("flex"),
         "adjustMode": _one_of("shrink-to-fit"),
@@ -651,7 +676,7 @@ class _Checker:
                 continue
             rule = checks.get(key)
             if rule is None:
-                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY, kind=kind)
+                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY)
             else:
                 rule(self, value, f"{path}.{key}")
 
@@ -941,7 +966,7 @@ class _Checker:
             return
         for key in template:
             if key not in TEMPLATE_PROPERTIES[kind]:
-                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY, kind=f"{kind} template")
+                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY)
         if kind in ("buttons", "carousel"):
             if "imageAspectRatio" in template:
                 self.enum(
@@ -1076,7 +1101,7 @@ class _Checker:
             return
         for key in carousel:
             if key not in ("type", "contents"):
-                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY, kind="carousel")
+                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY)
         if len(bubbles) > self.limits.flex_carousel_max_bubbles:
             self.add(
                 f"{path}.contents",
@@ -1100,7 +1125,7 @@ class _Checker:
             self.add(path, M_BUBBLE_BYTES, max=self.limits.flex_bubble_max_bytes, size=size)
         for key in bubble:
             if key not in BUBBLE_PROPERTIES:
-                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY, kind="bubble")
+                self.add(f"{path}.{key}", M_UNKNOWN_PROPERTY)
         if "size" in bubble:
             self.enum(bubble["size"], f"{path}.size", BUBBLE_SIZES)
         if "direction" in bubble:
@@ -1131,7 +1156,7 @@ class _Checker:
         for block, style in styles.items():
             block_path = f"{path}.{block}"
             if block not in ("header", "hero", "body", "footer"):
-                self.add(block_path, M_UNKNOWN_PROPERTY, kind="bubble style")
+                self.add(block_path, M_UNKNOWN_PROPERTY)
             elif not isinstance(style, dict):
                 self.add(block_path, M_NOT_OBJECT)
             else:
@@ -1151,7 +1176,7 @@ class _Checker:
             self.add(f"{path}.type", M_VIDEO_HERO_ONLY)
             return
         if parent in BOX_CHILDREN and kind not in BOX_CHILDREN[parent]:
-            self.add(f"{path}.type", M_NOT_ALLOWED_IN, kind=kind, parent=f"{parent} box")
+            self.add(f"{path}.type", M_NOT_ALLOWED_IN, kind=kind, layout=parent)
             return
         for key in REQUIRED_COMPONENT_FIELDS.get(kind, ()):
             if key not in component:

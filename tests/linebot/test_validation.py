@@ -314,12 +314,13 @@ CORPUS = [
     (
         _flex(_bubble({"type": "text", "text": "a", "size": "huge"})),
         "messages[0].contents.body.contents[0].size",
-        "Must be xxs, xs, sm, md, lg, xl, xxl, 3xl, 4xl, 5xl or pixels such as 16px; got 'huge'.",
+        "Must be one of xxs, xs, sm, md, lg, xl, xxl, 3xl, 4xl, 5xl, or pixels such as 16px; "
+        "got 'huge'.",
     ),
     (
         _flex(_bubble({"type": "text", "text": "a", "margin": "12"})),
         "messages[0].contents.body.contents[0].margin",
-        "Must be none, xs, sm, md, lg, xl, xxl or pixels such as 8px; got '12'.",
+        "Must be one of none, xs, sm, md, lg, xl, xxl, or pixels such as 8px; got '12'.",
     ),
     (
         _flex(_bubble({"type": "image", "url": IMG, "aspectRatio": "1:4"})),
@@ -339,7 +340,7 @@ CORPUS = [
     (
         _flex(_bubble({"type": "text", "text": "a", "colour": "#FFFFFF"})),
         "messages[0].contents.body.contents[0].colour",
-        "Unknown property: LINE does not accept it in a text component.",
+        "Unknown property: LINE does not accept it here.",
     ),
     (
         _flex(_bubble({"type": "icon", "url": IMG})),
@@ -408,7 +409,7 @@ CORPUS = [
     (
         _flex(_bubble(background={"type": "linearGradient"})),
         "messages[0].contents.background",
-        "Unknown property: LINE does not accept it in a bubble.",
+        "Unknown property: LINE does not accept it here.",
     ),
     (
         {"type": "flex", "altText": "a" * 1501, "contents": _bubble()},
