@@ -356,8 +356,15 @@ def _boolean(checker: "_Checker", value: Any, path: str) -> None:
         checker.add(path, M_NOT_BOOLEAN)
 
 
-def _flex_ratio(checker: "_Checker", value: Any, path: str) -> None:
+def _walked_separately(checker: "_Checker", value: Any, path: str) -> None:
+    """Children, spans and alternative content are checked by the tree walk, with context."""
+
+
+def _non_negative(checker: "_Checker", value: Any, path: str) -> None:
     checker.integer(value, path, minimum=0)
+
+
+_flex_ratio = _non_negative
 
 
 def _colour(checker: "_Checker", value: Any, path: str) -> None:
@@ -434,7 +441,7 @@ COMPONENT_PROPERTIES: dict[str, dict[str, Check]] = {
     "box": {
         **_POSITIONED,
         "layout": _one_of("horizontal", "vertical", "baseline"),
-        "contents": lambda checker, value, path: None,  # checked as children
+        "contents": _walked_separately,
         "flex": _flex_ratio,
         "spacing": _MARGIN,
         "backgroundColor": _colour,
@@ -490,7 +497,7 @@ COMPONENT_PROPERTIES: dict[str, dict[str, Check]] = {
     "video": {
         "url": _image_url,
         "previewUrl": _image_url,
-        "altContent": lambda checker, value, path: None,  # checked as a component
+        "altContent": _walked_separately,
         "aspectRatio": _aspect_ratio,
         "action": _action_in("flex"),
     },
@@ -507,13 +514,13 @@ COMPONENT_PROPERTIES: dict[str, dict[str, Check]] = {
         **_POSITIONED,
         **_TEXT_STYLE,
         "text": _string(),
-        "contents": lambda checker, value, path: None,  # checked as spans
+        "contents": _walked_separately,
         "flex": _flex_ratio,
         "align": _one_of("start", "end", "center"),
         "gravity": _one_of("top", "bottom", "center"),
         "wrap": _boolean,
         "lineSpacing": _keyword_or((), _PX, message=M_PIXELS, example="4px"),
-        "maxLines": _flex_ratio,
+        "maxLines": _non_negative,
         "action": _action_in("flex"),
         "adjustMode": _one_of("shrink-to-fit"),
         "scaling": _boolean,
