@@ -509,7 +509,7 @@ def segments_create(channel, audiences) -> list:
         (
             "linked_recent_followers_tagged",
             rules(
-                {"type": "link", "linked": True, "methods": ["line_login"]},
+                {"type": "link", "linked": True},
                 {"type": "followed", "op": "within_days", "value": 30},
                 {"type": "tags", "match": "all", "tags": [tags["tag-2"], tags["tag-3"]]},
             ),

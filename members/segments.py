@@ -715,7 +715,7 @@ def _event_q(node, now) -> Q:
             return Q(Exists(events.filter(member=OuterRef("pk"))))
         if (op, value) in (("lt", 1), ("eq", 0), ("lte", 0)):
             return ~Q(Exists(events.filter(member=OuterRef("pk"))))
-        aggregate = Count("pk")
+        aggregate = Count("*")  # "*" lets an index without the id answer it
     else:
         value = _as_decimal(node["value"])
         aggregate = Sum("value")
