@@ -126,3 +126,6 @@ class WebhookEventAdmin(admin.ModelAdmin):
     def retry(self, request, queryset):
         count = webhook_events_retry(queryset.values_list("pk", flat=True))
         self.message_user(request, _("%(count)d event(s) queued again.") % {"count": count})
+
+
+from . import admin_richmenus  # noqa: E402, F401

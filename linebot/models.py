@@ -237,7 +237,9 @@ class RichMenu(models.Model):
 
         problems = rich_menu_problems(self)
         if problems:
-            raise ValidationError({"areas": [p.as_dict()["message"] for p in problems]})
+            raise ValidationError(
+                {"areas": [f"{p.path}: {p.as_dict()['message']}" for p in problems]}
+            )
 
 
 class RichMenuAlias(models.Model):

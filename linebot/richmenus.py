@@ -683,3 +683,25 @@ def rich_menu_bulk_apply(
         if on_batch is not None:
             on_batch(batch)
     return calls
+
+
+# ---------------------------------------------------------------------------------------------
+# Tap statistics, provided by the app that logs taps (linebot does not know members)
+
+
+class TapStats:
+    """Where the admin gets tap counts; ``members`` installs the real one at start."""
+
+    def per_area(self, menu: RichMenu) -> dict[int, int]:
+        return {}
+
+    def per_menu(self, menu_ids: Iterable[int]) -> dict[int, int]:
+        return {}
+
+
+tap_stats = TapStats()
+
+
+def tap_stats_install(stats: TapStats) -> None:
+    global tap_stats
+    tap_stats = stats

@@ -25,9 +25,11 @@ from linebot.models import Channel, RichMenu, RichMenuAlias
 from linebot.richmenus import (
     ACCOUNT_LINK_DATA,
     RichMenuSyncError,
+    TapStats,
     rich_menu_bulk_apply,
     rich_menu_default_apply,
     rich_menu_user_apply,
+    tap_stats_install,
 )
 
 from .models import (
@@ -398,3 +400,19 @@ def tap_counts(menu: RichMenu, *, since: dt.datetime | None = None) -> dict[int,
     if since is not None:
         taps = taps.filter(tapped_at__gte=since)
     return dict(taps.values_list("area").annotate(n=Count("pk")).values_list("area", "n"))
+
+
+class _MemberTapStats(TapStats):
+    def per_area(self, menu: RichMenu) -> dict[int, int]:
+        return tap_counts(menu)
+
+    def per_menu(self, menu_ids) -> dict[int, int]:
+        rows = (
+            RichMenuTap.objects.filter(rich_menu_id__in=list(menu_ids))
+            .values_list("rich_menu_id")
+            .annotate(n=Count("pk"))
+        )
+        return dict(rows.values_list("rich_menu_id", "n"))
+
+
+tap_stats_install(_MemberTapStats())
