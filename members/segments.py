@@ -766,6 +766,8 @@ def _received_campaign_q(node) -> Q:
     return Q(received) if node.get("happened", True) else ~Q(received)
 
 
+AUDIENCE_HASHED_MAX = 200_000  # entries; fits the segment session's work_mem when hashed
+
 AUDIENCE_MEMBER_FIELDS = {
     AudienceKind.LINE_USER_ID: "line_user_id",
     AudienceKind.CUSTOMER_ID: "external_customer_id",
@@ -775,13 +777,20 @@ AUDIENCE_MEMBER_FIELDS = {
 
 
 def _audience_q(node) -> Q:
-    audience = Audience.objects.filter(pk=_as_int(node["audience"])).only("kind").first()
+    audience = (
+        Audience.objects.filter(pk=_as_int(node["audience"])).only("kind", "entry_count").first()
+    )
     if audience is None:
         return Q(pk__in=[])
     field = AUDIENCE_MEMBER_FIELDS[audience.kind]
-    member_in = Exists(AudienceEntry.objects.filter(audience=audience, value=OuterRef(field)))
-    # Blank contact fields never match (an entry is never blank, but say it for the planner).
-    inside = Q(member_in) & ~Q(**{field: ""})
+    # Entries are never blank, so members with a blank contact field never match.
+    entries = AudienceEntry.objects.filter(audience=audience)
+    if audience.entry_count <= AUDIENCE_HASHED_MAX:
+        # Small enough to hash once in memory: IN gives PostgreSQL the better plans.
+        inside = Q(**{f"{field}__in": entries.values("value")})
+    else:
+        # A list too big to hash in work_mem: one index probe per member never degrades.
+        inside = Q(Exists(entries.filter(value=OuterRef(field))))
     return inside if node.get("member", True) else ~inside
 
 

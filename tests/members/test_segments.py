@@ -543,3 +543,15 @@ def test_a_bad_definition_never_reaches_the_database(channel):
             channel=channel, name="bad", definition=rules({"type": "rank", "values": []})
         )
     assert not Segment.objects.exists()
+
+
+def test_big_audiences_match_the_same_members(channel, monkeypatch):
+    from members import segments
+
+    member(channel, "listed", external_customer_id="C-1")
+    member(channel, "other", external_customer_id="C-2")
+    ids = Audience.objects.create(channel=channel, name="ids", kind="customer_id")
+    audience_import(audience=ids, upload=b"C-1\nC-3\n")
+    monkeypatch.setattr(segments, "AUDIENCE_HASHED_MAX", 1)  # probe per member instead
+    assert names(channel, {"type": "audience", "audience": ids.pk}) == {"listed"}
+    assert names(channel, {"type": "audience", "audience": ids.pk, "member": False}) == {"other"}
