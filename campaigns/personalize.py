@@ -208,7 +208,7 @@ def _substitute(text: str, context: Mapping[str, Any], *, url: bool) -> str:
                 value = SAMPLE_URL if url and match.start() == 0 else f"[{match['name']}]"
             else:
                 value = ""
-        value = _as_text(value)
+        value = _as_text(value, grouped=not url)
         if url and match.start() > 0:
             return quote(value, safe="")
         return value
@@ -228,11 +228,12 @@ def _lookup(name: str, context: Mapping[str, Any]) -> Any:
     return node
 
 
-def _as_text(value: Any) -> str:
+def _as_text(value: Any, *, grouped: bool) -> str:
+    """A value as text: numbers grouped by thousands (1,200) for reading, plain in URLs."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
-        return f"{value:,}"
+        return f"{value:,}" if grouped else str(value)
     return str(value)
 
 

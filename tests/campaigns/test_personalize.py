@@ -103,6 +103,11 @@ def test_values_inside_urls_are_percent_encoded_and_a_leading_url_is_kept():
                         "uri": "https://shop.example/?name={{ member.display_name }}&x=1",
                     },
                     {"type": "uri", "label": "Item", "uri": "{{ data.url }}"},
+                    {
+                        "type": "uri",
+                        "label": "Pts",
+                        "uri": "https://s.example/?p={{ member.points }}",
+                    },
                 ],
             },
         }
@@ -112,6 +117,7 @@ def test_values_inside_urls_are_percent_encoded_and_a_leading_url_is_kept():
     actions = personalize(messages, context=context)[0]["template"]["actions"]
     assert actions[0]["uri"] == "https://shop.example/?name=A%26B%20%22x%22%20%2F%3F%23&x=1"
     assert actions[1]["uri"] == "https://shop.example/items/1?a=b"
+    assert actions[2]["uri"] == "https://s.example/?p=1200"  # no thousands separator in URLs
     assert validate_messages(personalize(messages, context=context)) == []
 
 
