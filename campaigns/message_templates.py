@@ -22,6 +22,7 @@ from .personalize import (
     personalize,
     personalize_for_member,
     sample_context,
+    template_variables,
     variable_problems,
 )
 
@@ -33,6 +34,7 @@ class DraftCheck:
     syntax_error: dict[str, Any] | None = None
     problems: list[Problem] = field(default_factory=list)
     html: Markup = field(default_factory=Markup)
+    variables: dict[str, str] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -41,6 +43,7 @@ class DraftCheck:
                 {"path": item.path, "message": problem_text(item)} for item in self.problems
             ],
             "html": str(self.html),
+            "variables": self.variables,
             "valid": self.syntax_error is None and not self.problems,
         }
 
@@ -73,7 +76,11 @@ def draft_check(
     problems = variable_problems(messages) if isinstance(messages, list) else []
     rendered = personalize(messages, context=context)
     problems += validate_messages(rendered)
-    return DraftCheck(problems=problems, html=render_messages(rendered))
+    variables = {
+        name: personalize(f"{{{{ {name} }}}}", context={**context, "sample": False})
+        for name in template_variables(messages)
+    }
+    return DraftCheck(problems=problems, html=render_messages(rendered), variables=variables)
 
 
 def template_test_recipients(user) -> QuerySet[Member]:

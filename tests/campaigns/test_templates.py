@@ -110,6 +110,7 @@ def test_check_previews_as_a_member_with_per_send_data(admin_client):
         admin_client, CHECK, {"text": text, "member": member.pk, "data": {"item": "Tea"}}
     ).json()
     assert "Aiko Tea" in body["html"]
+    assert body["variables"] == {"member.display_name": "Aiko", "data.item": "Tea"}
 
 
 def test_check_answers_in_japanese_for_a_japanese_admin(admin_client):

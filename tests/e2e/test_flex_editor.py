@@ -92,6 +92,7 @@ def test_editing_flex_changes_the_preview_and_shows_errors_with_paths(staff_page
     page.locator("#te-member").fill(label)
     page.locator("#te-member").dispatch_event("change")
     preview.get_by_text("Hi Taro <b>").wait_for()
+    assert "member.display_name\tTaro <b>" in page.locator("#te-variables").inner_text()
 
     # Insert a starter design and save: the template is stored as typed.
     page.select_option("#te-starter", "coupon")

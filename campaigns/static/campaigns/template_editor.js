@@ -97,6 +97,20 @@
       });
     }
 
+    function showVariables(values) {
+      var table = document.getElementById("te-variables");
+      var body = table.querySelector("tbody");
+      body.textContent = "";
+      Object.keys(values || {}).forEach(function (name) {
+        var row = body.insertRow();
+        var key = document.createElement("code");
+        key.textContent = name;
+        row.insertCell().appendChild(key);
+        row.insertCell().textContent = values[name] === "" ? "—" : values[name];
+      });
+      table.hidden = !body.rows.length;
+    }
+
     function check() {
       var mine = ++sequence;
       preview.classList.add("te-stale");
@@ -114,6 +128,7 @@
             return;  // keep the last good preview while the JSON is being typed
           }
           preview.innerHTML = result.html;  // escaped HTML from linebot.preview
+          showVariables(result.variables);
           textarea.classList.toggle("te-invalid", !result.valid);
           showProblems(result.problems);
           setStatus(result.valid ? texts.valid : texts.problems, result.valid ? "ok" : "error");
