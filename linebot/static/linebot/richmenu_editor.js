@@ -278,7 +278,9 @@
   function renderPreview() {
     const phoneImage = part("phone-image");
     phoneImage.src = image.getAttribute("src") || "";
-    part("phone-menu").style.display = menuOpen && image.getAttribute("src") ? "" : "none";
+    const phoneMenu = part("phone-menu");
+    phoneMenu.style.display = menuOpen && image.getAttribute("src") ? "" : "none";
+    phoneMenu.style.aspectRatio = `${size.width} / ${size.height}`;
     part("bar").textContent = `${(chatBarInput && chatBarInput.value) || t.menu} ${menuOpen ? "▾" : "▴"}`;
     part("phone-overlay").replaceChildren(
       ...areas.map((area, index) =>
