@@ -111,6 +111,24 @@ class MessageTemplateAdmin(MessagesEditorMixin, admin.ModelAdmin):
         "updated_at",
     )
 
+    actions = ["duplicate"]
+    show_facets = admin.ShowFacets.ALWAYS
+
+    @admin.action(description=_("Duplicate selected message templates"))
+    def duplicate(self, request, queryset):
+        copies = [
+            MessageTemplate(
+                name=gettext("Copy of %(name)s") % {"name": template.name},
+                channel_id=template.channel_id,
+                description=template.description,
+                messages=template.messages,
+                created_by=request.user,
+            )
+            for template in queryset
+        ]
+        MessageTemplate.objects.bulk_create(copies)
+        self.message_user(request, gettext("%(count)d templates copied.") % {"count": len(copies)})
+
     @admin.display(description=_("messages"))
     def types(self, obj: MessageTemplate) -> str:
         return ", ".join(obj.message_types)

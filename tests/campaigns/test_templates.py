@@ -206,3 +206,17 @@ def test_send_test_reaches_a_sandbox_user_personalised(settings, sandbox, sandbo
 def test_the_auto_reply_page_uses_the_same_editor(admin_client):
     html = admin_client.get(reverse("admin:campaigns_autoreply_add")).content.decode()
     assert 'id="template-editor"' in html and "template_editor.js" in html
+
+
+def test_templates_can_be_duplicated_from_the_list(admin_client, admin_user):
+    original = MessageTemplate.objects.create(name="Sale", messages=TEXT)
+    answer = admin_client.post(
+        reverse("admin:campaigns_messagetemplate_changelist"),
+        {"action": "duplicate", "_selected_action": [original.pk]},
+    )
+    assert answer.status_code == 302
+    copy = MessageTemplate.objects.exclude(pk=original.pk).get()
+    assert copy.name == "Copy of Sale" and copy.messages == TEXT
+    assert copy.created_by == admin_user
+    listing = admin_client.get(reverse("admin:campaigns_messagetemplate_changelist"))
+    assert "Copy of Sale" in listing.content.decode()
