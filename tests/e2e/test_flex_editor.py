@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import requests
 
 from campaigns.models import MessageTemplate
 from members.models import Member
@@ -104,3 +105,32 @@ def test_editing_flex_changes_the_preview_and_shows_errors_with_paths(staff_page
     saved = MessageTemplate.objects.get(name="Winter coupon")
     assert [message["type"] for message in saved.messages] == ["flex", "flex"]
     assert saved.created_by.username == "boss"
+
+
+def test_the_sandbox_phone_draws_flex_with_the_same_renderer_and_taps_post(
+    browser, sandbox, sandbox_channel
+):
+    user = sandbox.control.user_create(sandbox_channel.channel_id, follow=True)["user"]
+    flex = json.loads(json.dumps(BUBBLE))
+    flex["contents"]["body"]["contents"][2]["action"] = {
+        "type": "postback",
+        "label": "Reserve",
+        "data": "reserve=1",
+        "displayText": "Reserve, please",
+    }
+    requests.post(
+        f"{sandbox.url}/v2/bot/message/push",
+        json={"to": user["userId"], "messages": [flex]},
+        headers=sandbox_channel.auth,
+        timeout=10,
+    ).raise_for_status()
+    page = browser.new_page()
+    try:
+        page.goto(f"{sandbox.url}/sandbox/users/{user['userId']}")
+        bubble = page.locator(".lp-bubble")
+        assert "Summer sale" in bubble.inner_text()
+        bubble.get_by_text("Reserve").click()
+        page.locator(".row.user .lp-balloon", has_text="Reserve, please").wait_for()
+        assert sandbox_channel.receiver.events[-1]["postback"] == {"data": "reserve=1"}
+    finally:
+        page.close()
