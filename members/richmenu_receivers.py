@@ -4,7 +4,7 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 
 from . import signals
-from .models import Member, MemberEvent, MemberLink, RichMenuRule
+from .models import Member, MemberEvent, MemberLink, RichMenuRule, Segment
 from .richmenus import member_rich_menu_refresh_later, relink_start, rich_menu_tap_record
 from .tasks_richmenus import housekeeping_richmenu_relink, richmenu_member_refresh  # noqa: F401
 
@@ -67,4 +67,13 @@ def on_tags_change(sender, instance, action, reverse, pk_set, **kwargs):
 @receiver(post_delete, sender=RichMenuRule, dispatch_uid="members.richmenu_on_rule_delete")
 def on_rule_change(sender, instance, raw=False, **kwargs):
     if not raw:
+        relink_start(instance.channel)
+
+
+@receiver(post_save, sender=Segment, dispatch_uid="members.richmenu_on_segment_save")
+def on_segment_save(sender, instance, created, raw=False, **kwargs):
+    """A segment's new rules change who is in it: re-evaluate channels whose rules use it."""
+    if raw or created:
+        return
+    if RichMenuRule.objects.filter(segment=instance, is_active=True).exists():
         relink_start(instance.channel)

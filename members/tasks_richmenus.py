@@ -3,8 +3,10 @@ name (``*.tasks.housekeeping_*``) apply; registered when ``members.richmenu_rece
 
 from celery import shared_task
 
-from .models import Member, RichMenuRelink
-from .richmenus import RETRYABLE, member_rich_menu_refresh, relink_run
+from linebot.models import Channel
+
+from .models import Member, RichMenuRelink, RichMenuRule
+from .richmenus import RETRYABLE, member_rich_menu_refresh, relink_run, relink_start
 
 
 @shared_task(
@@ -33,3 +35,14 @@ def housekeeping_richmenu_relink(relink_id: int) -> None:
     relink = RichMenuRelink.objects.filter(pk=relink_id).first()
     if relink:
         relink_run(relink)
+
+
+@shared_task(name="members.tasks.housekeeping_richmenu_relink_all", ignore_result=True)
+def housekeeping_richmenu_relink_all() -> None:
+    """Re-evaluate every channel with rules: segments with time windows ("bought in the last
+    30 days") change as days pass, with no data change to trigger a relink. Run it nightly."""
+    channels = Channel.objects.active().filter(
+        pk__in=RichMenuRule.objects.filter(is_active=True).values("channel_id")
+    )
+    for channel in channels:
+        relink_start(channel)

@@ -6,6 +6,7 @@ import zlib
 
 import pytest
 from django.core.files.base import ContentFile
+from django.utils import translation
 
 from linebot.models import Channel, Platform, RichMenu, RichMenuAlias, RichMenuSyncStatus
 from linebot.richmenus import (
@@ -246,7 +247,7 @@ def test_a_menu_line_refuses_keeps_the_error_and_creates_nothing(channel, sandbo
     menu = make_menu(channel)
     menu.image.save("wrong.png", ContentFile(png(2500, 1686)), save=True)
 
-    with pytest.raises(RichMenuSyncError) as error:
+    with translation.override("en"), pytest.raises(RichMenuSyncError) as error:
         rich_menu_sync(menu)
 
     menu.refresh_from_db()

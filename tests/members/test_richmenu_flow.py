@@ -4,6 +4,7 @@ and simulated users tapping their menus (postbacks and tab switches)."""
 import datetime as dt
 
 import pytest
+import requests
 from django.utils import timezone
 
 from linebot.models import RichMenu, RichMenuAlias
@@ -149,6 +150,11 @@ def test_a_tab_switch_moves_the_member_to_the_aliased_menu(line_app):
     assert state.rich_menu == tab_b
     tap = RichMenuTap.objects.get(member__line_user_id=user_id)
     assert (tap.rich_menu, tap.area, tap.params["newRichMenuAliasId"]) == (tab_a, 2, "tab-b")
+
+    # The sandbox's phone view shows the simulated user the menu they switched to.
+    phone = requests.get(f"{line_app.sandbox.url}/sandbox/users/{user_id}", timeout=10).text
+    tab_b.refresh_from_db()
+    assert f"/richmenus/{channel.channel_id}/{tab_b.line_rich_menu_id}/image" in phone
 
     line_app.control.tap_rich_menu(channel.channel_id, user_id, 0)
     assert sees(line_app, user_id, tab_a)

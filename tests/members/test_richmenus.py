@@ -289,3 +289,19 @@ def test_a_tab_switch_is_logged_and_recorded_as_the_members_menu(channel, sandbo
     assert (state.rich_menu, state.switched_by_tap) == (tab_b, True)
     # Their rule has not changed: a re-evaluation keeps the tab they chose.
     assert member_rich_menu_refresh(member) is False
+
+
+def test_editing_a_segment_a_rule_uses_queues_a_re_evaluation(channel, menus):
+    RichMenuRelink.objects.all().delete()
+    gold_segment = menus["gold_rule"].segment
+    gold_segment.definition["root"]["rules"][0]["values"] = ["platinum"]
+    gold_segment.save()
+    assert RichMenuRelink.objects.filter(channel=channel, status="pending").count() == 1
+
+
+def test_the_nightly_task_queues_every_channel_with_rules(channel, menus):
+    from members.tasks_richmenus import housekeeping_richmenu_relink_all
+
+    RichMenuRelink.objects.all().delete()
+    housekeeping_richmenu_relink_all()
+    assert list(RichMenuRelink.objects.values_list("channel_id", flat=True)) == [channel.pk]
