@@ -24,13 +24,14 @@ from .models import AutoReply, MessageTemplate
 EDITOR_URLS = "admin:campaigns_messagetemplate"
 
 
-def _editor_config(request) -> dict:
+def _editor_config(request, *, personalized: bool) -> dict:
     """What the messages editor's script needs: endpoints, starters, recipients, texts."""
     recipients = template_test_recipients(request.user)[:200]
     return {
         "checkUrl": reverse(f"{EDITOR_URLS}_check"),
         "membersUrl": reverse(f"{EDITOR_URLS}_members"),
         "sendTestUrl": reverse(f"{EDITOR_URLS}_send_test"),
+        "personalized": personalized,
         "starters": [starter.as_dict() for starter in STARTERS],
         "recipients": [{"id": member.pk, "label": _member_label(member)} for member in recipients],
         "texts": {
@@ -54,6 +55,8 @@ class MessagesEditorMixin:
     """The live messages editor (check as you type, phone preview, tests) on a `messages` field."""
 
     change_form_template = "admin/campaigns/messagetemplate/change_form.html"
+    # Whether sends fill in {{ variables }}; if not, the editor shows messages as written.
+    messages_personalized = True
 
     class Media:
         css = {"all": ("linebot/preview.css", "campaigns/template_editor.css")}
@@ -68,12 +71,14 @@ class MessagesEditorMixin:
         return field
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        extra_context = {**(extra_context or {}), "editor_config": _editor_config(request)}
+        config = _editor_config(request, personalized=self.messages_personalized)
+        extra_context = {**(extra_context or {}), "editor_config": config}
         return super().changeform_view(request, object_id, form_url, extra_context)
 
 
 @admin.register(AutoReply)
 class AutoReplyAdmin(MessagesEditorMixin, admin.ModelAdmin):
+    messages_personalized = False  # auto-replies are sent as written
     list_display = ("name", "channel", "trigger", "match_type", "priority", "is_active")
     list_filter = ("channel", "trigger", "is_active")
     list_editable = ("priority", "is_active")
@@ -171,7 +176,12 @@ class MessageTemplateAdmin(MessagesEditorMixin, admin.ModelAdmin):
         member = self._member(request, body.get("member"))
         if member is not None and not request.user.has_perm("members.view_member"):
             raise PermissionDenied
-        check = draft_check(str(body.get("text", "")), member=member, data=data)
+        check = draft_check(
+            str(body.get("text", "")),
+            member=member,
+            data=data,
+            personalized=body.get("personalized") is not False,
+        )
         return JsonResponse(check.as_json())
 
     def members_view(self, request):
@@ -209,7 +219,11 @@ class MessageTemplateAdmin(MessagesEditorMixin, admin.ModelAdmin):
         data = body.get("data") if isinstance(body.get("data"), dict) else None
         try:
             rows = template_test_send(
-                messages=messages, member=recipient, user=request.user, data=data
+                messages=messages,
+                member=recipient,
+                user=request.user,
+                data=data,
+                personalized=body.get("personalized") is not False,
             )
         except TemplateTestError as error:
             problems = [{"path": p.path, "message": problem_text(p)} for p in error.problems]

@@ -63,12 +63,22 @@ def draft_parse(text: str) -> tuple[Any, dict[str, Any] | None]:
 
 
 def draft_check(
-    text: str, *, member: Member | None = None, data: dict[str, Any] | None = None
+    text: str,
+    *,
+    member: Member | None = None,
+    data: dict[str, Any] | None = None,
+    personalized: bool = True,
 ) -> DraftCheck:
-    """Parse, check variables, personalise (for `member` or a sample one), validate, render."""
+    """Parse, check variables, personalise (for `member` or a sample one), validate, render.
+
+    Messages that are sent as written (`personalized=False`, auto-replies) are checked and
+    shown as written, so the preview never promises a substitution that will not happen.
+    """
     messages, syntax_error = draft_parse(text)
     if syntax_error:
         return DraftCheck(syntax_error=syntax_error)
+    if not personalized:
+        return DraftCheck(problems=validate_messages(messages), html=render_messages(messages))
     if member is not None:
         context = {**member_context(member), "data": dict(data or {})}
     else:
@@ -102,16 +112,24 @@ class TemplateTestError(Exception):
 
 
 def template_test_send(
-    *, messages: Any, member: Member, user, data: dict[str, Any] | None = None
+    *,
+    messages: Any,
+    member: Member,
+    user,
+    data: dict[str, Any] | None = None,
+    personalized: bool = True,
 ) -> list[Message]:
     """Personalise for `member`, validate for them, and send as a system message by `user`."""
     if not template_test_recipients(user).filter(pk=member.pk).exists():
         raise TemplateTestError(
             _("You can send tests only to your own LINE account or sandbox users.")
         )
-    problems = variable_problems(messages) if isinstance(messages, list) else []
-    rendered, invalid = personalize_for_member(messages, member=member, data=data)
-    problems += invalid
+    if personalized:
+        problems = variable_problems(messages) if isinstance(messages, list) else []
+        rendered, invalid = personalize_for_member(messages, member=member, data=data)
+        problems += invalid
+    else:
+        rendered, problems = messages, validate_messages(messages)
     if problems:
         raise TemplateTestError(_("Fix the problems before sending a test."), problems)
     return message_send(member=member, messages=rendered, source=MessageSource.SYSTEM, sent_by=user)

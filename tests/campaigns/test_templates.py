@@ -203,9 +203,14 @@ def test_send_test_reaches_a_sandbox_user_personalised(settings, sandbox, sandbo
     assert logged.count() == 2 and all(row.sent_by == staff for row in logged)
 
 
-def test_the_auto_reply_page_uses_the_same_editor(admin_client):
+def test_the_auto_reply_page_uses_the_same_editor_without_variables(admin_client):
     html = admin_client.get(reverse("admin:campaigns_autoreply_add")).content.decode()
     assert 'id="template-editor"' in html and "template_editor.js" in html
+    assert "sent exactly as written" in html and 'id="te-member"' not in html
+    # Auto-replies are sent as written: the preview shows them so.
+    text = json.dumps(TEXT)
+    body = _post(admin_client, CHECK, {"text": text, "personalized": False}).json()
+    assert "{{ member.display_name }}" in body["html"] and body["valid"] is True
 
 
 def test_templates_can_be_duplicated_from_the_list(admin_client, admin_user):

@@ -134,3 +134,13 @@ def test_the_sandbox_phone_draws_flex_with_the_same_renderer_and_taps_post(
         assert sandbox_channel.receiver.events[-1]["postback"] == {"data": "reserve=1"}
     finally:
         page.close()
+
+
+def test_the_auto_reply_page_previews_messages_as_written(staff_page, live_server):
+    page = staff_page
+    page.goto(f"{live_server.url}/admin/campaigns/autoreply/add/")
+    page.locator("#te-preview").get_by_text("Hello!").wait_for()
+    _type_json(page, [{"type": "text", "text": "Hi {{ member.display_name }}"}])
+    page.locator("#te-preview").get_by_text("Hi {{ member.display_name }}").wait_for()
+    _type_json(page, [{"type": "sticker"}])
+    page.locator("#te-problems li", has_text="messages[0].packageId").wait_for()

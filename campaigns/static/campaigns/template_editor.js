@@ -59,6 +59,7 @@
     }
 
     function perSendData() {
+      if (!dataInput) { return {}; }
       try {
         var value = JSON.parse(dataInput.value || "{}");
         dataInput.classList.remove("te-invalid");
@@ -69,7 +70,7 @@
       }
     }
 
-    function chosenMember() { return members[memberInput.value] || null; }
+    function chosenMember() { return memberInput ? members[memberInput.value] || null : null; }
 
     function setStatus(text, kind) {
       status.textContent = text;
@@ -99,6 +100,7 @@
 
     function showVariables(values) {
       var table = document.getElementById("te-variables");
+      if (!table) { return; }
       var body = table.querySelector("tbody");
       body.textContent = "";
       Object.keys(values || {}).forEach(function (name) {
@@ -115,7 +117,7 @@
       var mine = ++sequence;
       preview.classList.add("te-stale");
       setStatus(texts.checking, "");
-      post(config.checkUrl, { text: textarea.value, member: chosenMember(), data: perSendData() })
+      post(config.checkUrl, { text: textarea.value, member: chosenMember(), data: perSendData(), personalized: config.personalized })
         .then(function (answer) {
           if (mine !== sequence) { return; }
           var result = answer.json;
@@ -248,7 +250,7 @@
       var recipient = document.getElementById("te-recipient").value;
       result.className = "te-test-result";
       result.textContent = texts.checking;
-      post(config.sendTestUrl, { text: textarea.value, recipient: recipient, data: perSendData() })
+      post(config.sendTestUrl, { text: textarea.value, recipient: recipient, data: perSendData(), personalized: config.personalized })
         .then(function (answer) {
           var json = answer.json;
           result.className = "te-test-result " + (answer.ok ? "te-ok" : "te-error");
@@ -266,9 +268,11 @@
         schedule();
       }
     });
-    dataInput.addEventListener("input", schedule);
-    memberInput.addEventListener("input", searchMembers);
-    memberInput.addEventListener("change", schedule);
+    if (dataInput) { dataInput.addEventListener("input", schedule); }
+    if (memberInput) {
+      memberInput.addEventListener("input", searchMembers);
+      memberInput.addEventListener("change", schedule);
+    }
     document.getElementById("te-insert").addEventListener("click", insertStarter);
     document.getElementById("te-send-test").addEventListener("click", sendTest);
     document.getElementById("te-format").addEventListener("click", function () {
@@ -279,7 +283,8 @@
       if (event.target.closest("a")) { event.preventDefault(); }
     });
     if (!textarea.value.trim() || textarea.value.trim() === "null") {
-      textarea.value = pretty([{ type: "text", text: "Hello {{ member.display_name }}!" }]);
+      var greeting = config.personalized ? "Hello {{ member.display_name }}!" : "Hello!";
+      textarea.value = pretty([{ type: "text", text: greeting }]);
     } else {
       try { textarea.value = pretty(JSON.parse(textarea.value)); } catch (error) { /* keep as typed */ }
     }
