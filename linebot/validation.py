@@ -178,6 +178,8 @@ M_IMAGEMAP_WIDTH = gettext_noop("An imagemap's base width must be 1040.")
 M_DATETIME_FORMAT = gettext_noop("Must be a %(mode)s written as %(example)s; got %(value)s.")
 M_MIN_AFTER_MAX = gettext_noop("The earliest choice must come before the latest.")
 M_QUICK_REPLY_ITEM_TYPE = gettext_noop("Must be 'action'.")
+M_SUBSTITUTION_KEY = gettext_noop("A placeholder name is 1 to 20 letters, digits or underscores.")
+M_USER_ID = gettext_noop("Must be a LINE user ID: U followed by 32 hexadecimal digits.")
 M_SENDER_NAME = gettext_noop("A sender name may not contain 'LINE'.")
 
 MESSAGE_TYPES = (
@@ -265,6 +267,8 @@ _RATIO = re.compile(r"(\d+(?:\.\d+)?):(\d+(?:\.\d+)?)")
 _ANGLE = re.compile(r"-?\d+(\.\d+)?deg")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _TIME = re.compile(r"\d{2}:\d{2}")
+_SUBSTITUTION_KEY = re.compile(r"[0-9A-Za-z_]{1,20}")
+_USER_ID = re.compile(r"U[0-9a-f]{32}")
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}")
 
 
@@ -733,8 +737,37 @@ class _Checker:
     def message_textV2(self, message: dict, path: str, missing: set) -> None:
         if "text" not in missing:
             self.text(message["text"], f"{path}.text", self.limits.text_max_length)
-        if "substitution" in message and not isinstance(message["substitution"], dict):
+        if "substitution" not in message:
+            return
+        substitution = message["substitution"]
+        if not isinstance(substitution, dict):
             self.add(f"{path}.substitution", M_NOT_OBJECT)
+            return
+        if len(substitution) > 100:
+            self.add(
+                f"{path}.substitution", M_COUNT_MIN_MAX, min=0, max=100, count=len(substitution)
+            )
+        for key, value in substitution.items():
+            item_path = f"{path}.substitution.{key}"
+            if not _SUBSTITUTION_KEY.fullmatch(key):
+                self.add(item_path, M_SUBSTITUTION_KEY)
+            if not isinstance(value, dict):
+                self.add(item_path, M_NOT_OBJECT)
+            elif self.enum(value.get("type"), f"{item_path}.type", ("emoji", "mention")):
+                if value["type"] == "emoji":
+                    for field_name in ("productId", "emojiId"):
+                        if not value.get(field_name):
+                            self.add(f"{item_path}.{field_name}", M_REQUIRED)
+                else:
+                    self.mentionee(value.get("mentionee"), f"{item_path}.mentionee")
+
+    def mentionee(self, mentionee: Any, path: str) -> None:
+        if not isinstance(mentionee, dict):
+            self.add(path, M_REQUIRED)
+        elif self.enum(mentionee.get("type"), f"{path}.type", ("user", "all")) and (
+            mentionee["type"] == "user" and not _USER_ID.fullmatch(str(mentionee.get("userId")))
+        ):
+            self.add(f"{path}.userId", M_USER_ID)
 
     def emoji(self, emoji: Any, path: str, units: bytes) -> None:
         if not isinstance(emoji, dict):

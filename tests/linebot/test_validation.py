@@ -62,7 +62,14 @@ EVERY_TYPE = [
         },
         "sender": {"name": "Shop", "iconUrl": IMG},
     },
-    {"type": "textV2", "text": "Hi {name}", "substitution": {}},
+    {
+        "type": "textV2",
+        "text": "{smile} Hi {everyone}",
+        "substitution": {
+            "smile": {"type": "emoji", "productId": "5ac1bfd5040ab15980c9b435", "emojiId": "002"},
+            "everyone": {"type": "mention", "mentionee": {"type": "all"}},
+        },
+    },
     {"type": "sticker", "packageId": "446", "stickerId": "1988"},
     {"type": "image", "originalContentUrl": IMG, "previewImageUrl": IMG},
     {"type": "video", "originalContentUrl": IMG, "previewImageUrl": IMG, "trackingId": "t1"},
@@ -276,6 +283,20 @@ CORPUS = [
         },
         "messages[0].emojis[0].index",
         "The text must have a $ at index 0 for this LINE emoji.",
+    ),
+    (
+        {
+            "type": "textV2",
+            "text": "{friend}",
+            "substitution": {"friend": {"type": "mention", "mentionee": {"type": "user"}}},
+        },
+        "messages[0].substitution.friend.mentionee.userId",
+        "Must be a LINE user ID: U followed by 32 hexadecimal digits.",
+    ),
+    (
+        {"type": "textV2", "text": "{a-b}", "substitution": {"a-b": {"type": "sticker"}}},
+        "messages[0].substitution.a-b.type",
+        "Must be one of emoji, mention; got 'sticker'.",
     ),
     (
         {"type": "image", "originalContentUrl": "http://e.x/a.jpg", "previewImageUrl": IMG},
