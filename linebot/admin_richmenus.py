@@ -359,7 +359,9 @@ class RichMenuAdmin(admin.ModelAdmin):
                 ) % {"count": len(after.unknown_line_ids), "ids": ", ".join(after.unknown_line_ids)}
             self.message_user(request, text, level)
 
-    @admin.action(description=gettext_lazy("Sync the selected menus to LINE"))
+    @admin.action(
+        description=gettext_lazy("Sync the selected menus to LINE"), permissions=["change"]
+    )
     def sync_selected(self, request, queryset):
         done = sum(self._sync_one(request, menu) for menu in queryset)
         self.message_user(
@@ -368,12 +370,16 @@ class RichMenuAdmin(admin.ModelAdmin):
         )
 
     @admin.action(
-        description=gettext_lazy("Check the selected menus' channels against LINE and repair")
+        description=gettext_lazy("Check the selected menus' channels against LINE and repair"),
+        permissions=["change"],
     )
     def repair_channels(self, request, queryset):
         self._repair(request, Channel.objects.filter(rich_menus__in=queryset).distinct())
 
-    @admin.action(description=gettext_lazy("Remove the selected menus from LINE (keep them here)"))
+    @admin.action(
+        description=gettext_lazy("Remove the selected menus from LINE (keep them here)"),
+        permissions=["change"],
+    )
     def delete_from_line(self, request, queryset):
         for menu in queryset:
             try:
@@ -426,7 +432,9 @@ class RichMenuAliasAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.action(description=gettext_lazy("Sync the selected aliases to LINE"))
+    @admin.action(
+        description=gettext_lazy("Sync the selected aliases to LINE"), permissions=["change"]
+    )
     def sync_selected(self, request, queryset):
         for alias in queryset:
             try:

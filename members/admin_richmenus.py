@@ -61,7 +61,9 @@ class RichMenuRuleAdmin(admin.ModelAdmin):
             % {"channel": obj.channel},
         )
 
-    @admin.action(description=_("Re-evaluate every member of these channels now"))
+    @admin.action(
+        description=_("Re-evaluate every member of these channels now"), permissions=["change"]
+    )
     def relink_now(self, request, queryset):
         channels = Channel.objects.filter(rich_menu_rules__in=queryset).distinct()
         for channel in channels:

@@ -46,6 +46,12 @@ from .segments import segment_contains, segment_queryset
 logger = logging.getLogger(__name__)
 
 RETRYABLE = (LineServerError, LineTransportError, LineRateLimited)
+# A running re-evaluation older than this is taken to have died with its worker.
+RELINK_STALE_AFTER = dt.timedelta(hours=2)
+
+
+class RelinkBusy(Exception):
+    """Another re-evaluation of the channel is running; try again once it has finished."""
 
 
 def rich_menu_rules(channel: Channel | int) -> tuple[list[RichMenuRule], RichMenuRule | None]:
@@ -198,6 +204,13 @@ def relink_run(relink: RichMenuRelink) -> RichMenuRelink:
     if relink.status == RichMenuRelinkStatus.DONE:
         return relink
     channel = relink.channel
+    busy = RichMenuRelink.objects.filter(
+        channel=channel,
+        status=RichMenuRelinkStatus.RUNNING,
+        started_at__gte=timezone.now() - RELINK_STALE_AFTER,
+    ).exclude(pk=relink.pk)
+    if busy.exists():
+        raise RelinkBusy(channel.pk)
     RichMenuRelink.objects.filter(pk=relink.pk).update(
         status=RichMenuRelinkStatus.RUNNING, started_at=timezone.now(), error=""
     )

@@ -6,7 +6,13 @@ from celery import shared_task
 from linebot.models import Channel
 
 from .models import Member, RichMenuRelink, RichMenuRule
-from .richmenus import RETRYABLE, member_rich_menu_refresh, relink_run, relink_start
+from .richmenus import (
+    RETRYABLE,
+    RelinkBusy,
+    member_rich_menu_refresh,
+    relink_run,
+    relink_start,
+)
 
 
 @shared_task(
@@ -24,6 +30,7 @@ def richmenu_member_refresh(member_id: int) -> None:
 
 
 @shared_task(
+    bind=True,
     name="members.tasks.housekeeping_richmenu_relink",
     ignore_result=True,
     autoretry_for=RETRYABLE,
@@ -31,10 +38,14 @@ def richmenu_member_refresh(member_id: int) -> None:
     max_retries=5,
     acks_late=True,
 )
-def housekeeping_richmenu_relink(relink_id: int) -> None:
+def housekeeping_richmenu_relink(self, relink_id: int) -> None:
     relink = RichMenuRelink.objects.filter(pk=relink_id).first()
     if relink:
-        relink_run(relink)
+        try:
+            relink_run(relink)
+        except RelinkBusy as busy:
+            # One re-evaluation per channel at a time; this one waits its turn.
+            raise self.retry(countdown=30, max_retries=240) from busy
 
 
 @shared_task(name="members.tasks.housekeeping_richmenu_relink_all", ignore_result=True)

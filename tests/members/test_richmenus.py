@@ -305,3 +305,17 @@ def test_the_nightly_task_queues_every_channel_with_rules(channel, menus):
     RichMenuRelink.objects.all().delete()
     housekeeping_richmenu_relink_all()
     assert list(RichMenuRelink.objects.values_list("channel_id", flat=True)) == [channel.pk]
+
+
+def test_one_re_evaluation_runs_per_channel_at_a_time(channel, menus):
+    from members.richmenus import RelinkBusy
+
+    RichMenuRelink.objects.all().delete()
+    RichMenuRelink.objects.create(
+        channel=channel, status=RichMenuRelinkStatus.RUNNING, started_at=timezone.now()
+    )
+    waiting = RichMenuRelink.objects.create(channel=channel)
+    with pytest.raises(RelinkBusy):
+        relink_run(waiting)
+    waiting.refresh_from_db()
+    assert waiting.status == RichMenuRelinkStatus.PENDING

@@ -354,6 +354,12 @@
     renderPreview();
   });
   if (chatBarInput) chatBarInput.addEventListener("input", renderPreview);
+  if (selectedInput) {
+    selectedInput.addEventListener("change", () => {
+      menuOpen = selectedInput.checked;
+      renderPreview();
+    });
+  }
   if (channelInput) channelInput.addEventListener("change", renderPanel);
 
   // A new image sets the menu's size (LINE needs them equal); areas are scaled to it.
