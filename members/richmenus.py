@@ -16,7 +16,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
@@ -372,9 +372,11 @@ def rich_menu_tap_record(
         webhook_event_id=event_id,
         tapped_at=tapped_at,
     )
-    if event_id and RichMenuTap.objects.filter(webhook_event_id=event_id).exists():
-        return None
-    tap.save()
+    try:
+        with transaction.atomic():
+            tap.save()
+    except IntegrityError:
+        return None  # the same webhook event, logged already
     alias_id = (params or {}).get("newRichMenuAliasId")
     if alias_id and (params or {}).get("status", "SUCCESS") == "SUCCESS":
         _record_switch(member, alias_id)

@@ -1,9 +1,13 @@
 """Celery tasks of per-segment rich menus. Named under ``members.tasks`` so that the routes by
 name (``*.tasks.housekeeping_*``) apply; registered when ``members.richmenu_receivers`` loads."""
 
+import logging
+
 from celery import shared_task
 
+from linebot.errors import LineApiError
 from linebot.models import Channel
+from linebot.richmenus import rich_menus_check
 
 from .models import Member, RichMenuRelink, RichMenuRule
 from .richmenus import (
@@ -13,6 +17,8 @@ from .richmenus import (
     relink_run,
     relink_start,
 )
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(
@@ -57,3 +63,14 @@ def housekeeping_richmenu_relink_all() -> None:
     )
     for channel in channels:
         relink_start(channel)
+
+
+@shared_task(name="members.tasks.housekeeping_richmenus_check", ignore_result=True)
+def housekeeping_richmenus_check() -> None:
+    """Compare every channel's menus and aliases with LINE, so the admin shows what drifted
+    (menus deleted in the LINE console, aliases moved by hand)."""
+    for channel in Channel.objects.active().filter(rich_menus__isnull=False).distinct():
+        try:
+            rich_menus_check(channel)
+        except LineApiError:
+            logger.exception("Checking the rich menus of channel %s failed", channel.pk)

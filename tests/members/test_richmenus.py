@@ -319,3 +319,19 @@ def test_one_re_evaluation_runs_per_channel_at_a_time(channel, menus):
         relink_run(waiting)
     waiting.refresh_from_db()
     assert waiting.status == RichMenuRelinkStatus.PENDING
+
+
+def test_the_periodic_check_marks_menus_gone_from_line(channel, sandbox):
+    from linebot.client import client_for_channel
+    from linebot.models import RichMenuSyncStatus
+    from linebot.richmenus import rich_menu_status
+    from members.tasks_richmenus import housekeeping_richmenus_check
+
+    menu = rich_menu_sync(make_menu(channel))
+    client_for_channel(channel).rich_menu_delete(rich_menu_id=menu.line_rich_menu_id)
+
+    housekeeping_richmenus_check()
+
+    menu.refresh_from_db()
+    assert rich_menu_status(menu) == RichMenuSyncStatus.FAILED
+    assert menu.sync_error
