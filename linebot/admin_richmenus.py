@@ -89,6 +89,7 @@ class RichMenuAdmin(admin.ModelAdmin):
     form = RichMenuForm
     change_form_template = "admin/linebot/richmenu/change_form.html"
     list_display = (
+        "thumbnail",
         "name",
         "channel",
         "size_label",
@@ -98,6 +99,7 @@ class RichMenuAdmin(admin.ModelAdmin):
         "tap_count",
         "synced_at",
     )
+    list_display_links = ("thumbnail", "name")
     list_filter = ("channel", "selected")
     list_select_related = ("channel",)
     search_fields = ("name", "chat_bar_text", "line_rich_menu_id")
@@ -119,6 +121,18 @@ class RichMenuAdmin(admin.ModelAdmin):
         ids = [menu.pk for menu in changelist.result_list]
         self._tap_totals = richmenus.tap_stats.per_menu(ids)
         return changelist
+
+    @admin.display(description=gettext_lazy("image"))
+    def thumbnail(self, menu):
+        if not menu.image:
+            return "—"
+        return format_html(
+            '<img src="{}" alt="" class="richmenu-thumbnail" style="width:120px;'
+            'aspect-ratio:{} / {};object-fit:cover;background:#eee">',
+            menu.image.url,
+            menu.width,
+            menu.height,
+        )
 
     @admin.display(description=gettext_lazy("size"))
     def size_label(self, menu):
@@ -209,8 +223,19 @@ class RichMenuAdmin(admin.ModelAdmin):
     # Editor context
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # With each alias, its menu: the preview switches tabs as the LINE app does.
         aliases = [
-            {"id": a.alias_id, "channel": a.channel_id, "menu": a.rich_menu.name}
+            {
+                "id": a.alias_id,
+                "channel": a.channel_id,
+                "menu": a.rich_menu.name,
+                "menuId": a.rich_menu_id,
+                "imageUrl": a.rich_menu.image.url if a.rich_menu.image else "",
+                "width": a.rich_menu.width,
+                "height": a.rich_menu.height,
+                "chatBarText": a.rich_menu.chat_bar_text,
+                "areas": a.rich_menu.areas,
+            }
             for a in RichMenuAlias.objects.select_related("rich_menu")
         ]
         counts = richmenus.tap_stats.per_area(obj) if obj else {}
@@ -223,6 +248,7 @@ class RichMenuAdmin(admin.ModelAdmin):
             "imageUrl": obj.image.url if obj and obj.image else "",
             "taps": {str(k): v for k, v in counts.items()},
             "maxAreas": richmenus.MAX_AREAS,
+            "menuId": obj.pk if obj else None,
         }
         context["richmenu_labels"] = {
             "data": _("Postback data"),

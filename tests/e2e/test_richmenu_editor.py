@@ -143,3 +143,34 @@ def test_a_new_image_sets_the_size_and_a_wrong_one_is_explained(
 
     menu = RichMenu.objects.get(name="Large menu")
     assert (menu.width, menu.height, len(menu.areas)) == (2500, 1686, 6)
+
+
+def test_the_preview_switches_tabs_like_the_line_app(staff_page, live_server, channel):
+    tab_a = make_menu(channel, name="Tab A", layout="compact_2", shade=0x10)
+    tab_b = make_menu(channel, name="Tab B", layout="compact_2", shade=0x20)
+    tab_b.chat_bar_text = "Tab B bar"
+    tab_b.save()
+    RichMenuAlias.objects.create(channel=channel, alias_id="tab-a", rich_menu=tab_a)
+    RichMenuAlias.objects.create(channel=channel, alias_id="tab-b", rich_menu=tab_b)
+    tab_a.areas[1]["action"] = {"type": "richmenuswitch", "richMenuAliasId": "tab-b", "data": "b"}
+    tab_b.areas[0]["action"] = {"type": "richmenuswitch", "richMenuAliasId": "tab-a", "data": "a"}
+    tab_a.save()
+    tab_b.save()
+    page = staff_page
+    page.goto(f"{live_server.url}/admin/linebot/richmenu/{tab_a.pk}/change/")
+    phone = page.locator('[data-role="phone"]')
+    bar = phone.locator('[data-role="bar"]')
+    bar.click()
+    expect(bar).to_contain_text("Menu")
+
+    phone.locator('.richmenu-phone-area[data-area="2"]').click()
+    expect(bar).to_contain_text("Tab B bar")
+    expect(phone.locator('[data-role="phone-image"]')).to_have_attribute("src", tab_b.image.url)
+
+    phone.locator('.richmenu-phone-area[data-area="1"]').click()
+    expect(bar).not_to_contain_text("Tab B bar")
+    expect(phone.locator('[data-role="phone-image"]')).to_have_attribute("src", tab_a.image.url)
+
+    listing = page.goto(f"{live_server.url}/admin/linebot/richmenu/")
+    assert listing.ok
+    expect(page.locator("img.richmenu-thumbnail")).to_have_count(2)

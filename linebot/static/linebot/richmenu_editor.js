@@ -274,27 +274,52 @@
     );
   }
 
-  // The preview, as the LINE app shows it: the menu above its chat bar, which opens and closes it.
+  // The preview, as the LINE app shows it: the menu above its chat bar, which opens and closes
+  // it. A tab switch (richmenuswitch) shows the aliased menu, and a tap back returns here.
+  let previewTab = null;
+
+  function previewMenu() {
+    if (previewTab) return previewTab;
+    return {
+      imageUrl: image.getAttribute("src") || "",
+      width: size.width,
+      height: size.height,
+      chatBarText: (chatBarInput && chatBarInput.value) || t.menu,
+      areas,
+    };
+  }
+
+  function previewTap(action, index) {
+    const toast = part("toast");
+    toast.textContent = `${t.tapped} ${index + 1}: ${summary(action)}`;
+    toast.classList.add("shown");
+    if (action.type !== "richmenuswitch") return;
+    const alias = config.aliases.find((item) => item.id === action.richMenuAliasId);
+    const editing = config.menuId && alias && alias.menuId === config.menuId;
+    previewTab = alias && !editing ? alias : null;
+    renderPreview();
+  }
+
   function renderPreview() {
+    const menu = previewMenu();
     const phoneImage = part("phone-image");
-    phoneImage.src = image.getAttribute("src") || "";
+    phoneImage.src = menu.imageUrl;
     const phoneMenu = part("phone-menu");
-    phoneMenu.style.display = menuOpen && image.getAttribute("src") ? "" : "none";
-    phoneMenu.style.aspectRatio = `${size.width} / ${size.height}`;
-    part("bar").textContent = `${(chatBarInput && chatBarInput.value) || t.menu} ${menuOpen ? "▾" : "▴"}`;
+    phoneMenu.style.display = menuOpen && menu.imageUrl ? "" : "none";
+    phoneMenu.style.aspectRatio = `${menu.width} / ${menu.height}`;
+    part("bar").textContent = `${menu.chatBarText} ${menuOpen ? "▾" : "▴"}`;
+    const box = (bounds) =>
+      `left:${(bounds.x / menu.width) * 100}%;top:${(bounds.y / menu.height) * 100}%;` +
+      `width:${(bounds.width / menu.width) * 100}%;height:${(bounds.height / menu.height) * 100}%`;
     part("phone-overlay").replaceChildren(
-      ...areas.map((area, index) =>
+      ...(menu.areas || []).map((area, index) =>
         el("button", {
           type: "button",
           class: "richmenu-phone-area",
-          style: boxStyle(area.bounds),
+          style: box(area.bounds),
           "data-area": String(index + 1),
           "aria-label": summary(area.action || {}),
-          onclick: () => {
-            const toast = part("toast");
-            toast.textContent = `${t.tapped} ${index + 1}: ${summary(area.action || {})}`;
-            toast.classList.add("shown");
-          },
+          onclick: () => previewTap(area.action || {}, index),
         })
       )
     );
