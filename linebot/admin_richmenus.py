@@ -414,6 +414,10 @@ class RichMenuAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{menu}: {error}", messages.ERROR)
         self.message_user(request, _("Removed from LINE."))
 
+    def delete_queryset(self, request, queryset):
+        for menu in queryset:
+            self.delete_model(request, menu)
+
     def delete_model(self, request, obj):
         try:
             rich_menu_delete(obj)

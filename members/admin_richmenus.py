@@ -49,9 +49,17 @@ class RichMenuRuleAdmin(admin.ModelAdmin):
     def segment_or_default(self, rule):
         return rule.segment or _("Everyone else (channel default)")
 
+    def get_changelist_instance(self, request):
+        changelist = super().get_changelist_instance(request)
+        channel_ids = {rule.channel_id for rule in changelist.result_list}
+        self._last_relinks = {}
+        for relink in RichMenuRelink.objects.filter(channel_id__in=channel_ids):
+            self._last_relinks.setdefault(relink.channel_id, relink)  # newest first
+        return changelist
+
     @admin.display(description=_("last re-evaluation"))
     def last_relink(self, rule):
-        return progress_bar(RichMenuRelink.objects.filter(channel_id=rule.channel_id).first())
+        return progress_bar(getattr(self, "_last_relinks", {}).get(rule.channel_id))
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)

@@ -186,3 +186,21 @@ def test_deleting_a_menu_removes_it_from_line(admin_client, channel, sandbox):
     admin_client.post(reverse("admin:linebot_richmenu_delete", args=[menu.pk]), {"post": "yes"})
     assert not RichMenu.objects.exists()
     assert sandbox.control.rich_menus(channel.channel_id)["richmenus"] == []
+
+
+def test_deleting_several_menus_at_once_removes_them_from_line(admin_client, channel, sandbox):
+    menus = [rich_menu_sync(make_menu(channel, name=f"M{n}", shade=n)) for n in (1, 2)]
+    admin_client.post(
+        reverse("admin:linebot_richmenu_changelist"),
+        {"action": "delete_selected", "_selected_action": [m.pk for m in menus], "post": "yes"},
+    )
+    assert not RichMenu.objects.exists()
+    assert sandbox.control.rich_menus(channel.channel_id)["richmenus"] == []
+
+
+def test_the_rules_list_shows_the_last_re_evaluation(admin_client, channel):
+    rule = RichMenuRule.objects.create(channel=channel, rich_menu=make_menu(channel))
+    RichMenuRelink.objects.filter(channel=channel).update(status="running", total=200, done=50)
+    page = admin_client.get(reverse("admin:members_richmenurule_changelist"))
+    assert '<progress class="richmenu-relink" value="25" max="100"' in page.content.decode()
+    assert rule.pk
