@@ -174,3 +174,27 @@ def test_the_preview_switches_tabs_like_the_line_app(staff_page, live_server, ch
     listing = page.goto(f"{live_server.url}/admin/linebot/richmenu/")
     assert listing.ok
     expect(page.locator("img.richmenu-thumbnail")).to_have_count(2)
+
+
+def test_a_simulated_user_taps_their_menu_in_the_sandbox_phone_and_the_tap_is_logged(
+    browser, line_app
+):
+    from members.models import MemberRichMenu, RichMenuRule, RichMenuTap
+    from tests.conftest import wait_for
+
+    menu = make_menu(line_app.channel, name="Everyone", layout="compact_3", selected=True)
+    RichMenuRule.objects.create(channel=line_app.channel, rich_menu=menu)
+    user_id = line_app.user(displayName="Phone user")
+    assert wait_for(lambda: MemberRichMenu.objects.filter(member__line_user_id=user_id).exists())
+
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{line_app.sandbox.url}/sandbox/users/{user_id}")
+    areas = page.locator("#richmenu button.area")
+    expect(areas).to_have_count(3)
+    areas.nth(1).click()
+    page.wait_for_load_state()
+    context.close()
+
+    tap = wait_for(lambda: RichMenuTap.objects.filter(member__line_user_id=user_id).first())
+    assert (tap.rich_menu, tap.area, tap.data) == (menu, 2, "area=2")
