@@ -1,9 +1,15 @@
+import datetime as dt
+
 from celery import shared_task
 
-from .webhook import webhook_event_handle
+from .webhook import webhook_events_handle_batch, webhook_events_requeue_stale
 
 
 @shared_task(ignore_result=True)
 def webhook_events_handle(event_ids: list[int]) -> None:
-    for event_id in event_ids:
-        webhook_event_handle(event_id)
+    webhook_events_handle_batch(event_ids)
+
+
+@shared_task(ignore_result=True)
+def housekeeping_webhook_events_requeue() -> None:
+    webhook_events_requeue_stale(older_than=dt.timedelta(minutes=5))

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -103,76 +103,124 @@ def webhook_receive(*, channel: Channel, body: bytes, signature: str | None) -> 
     from .tasks import webhook_events_handle
 
     events = webhook_parse(channel=channel, body=body, signature=signature)
-    if not events:
-        return WebhookReceipt(received=0, new_event_ids=[])
-    rows = {}
-    for event in events:
-        rows.setdefault(
-            event["webhookEventId"],
-            WebhookEvent(
-                channel=channel,
-                webhook_event_id=event["webhookEventId"],
-                event_type=event["type"][:40],
-                mode=str(event.get("mode", "active"))[:16],
-                is_redelivery=bool((event.get("deliveryContext") or {}).get("isRedelivery")),
-                occurred_at=dt.datetime.fromtimestamp(event["timestamp"] / 1000, tz=dt.UTC),
-                payload=event,
-            ),
-        )
-    with transaction.atomic():
-        seen = set(
-            WebhookEvent.objects.filter(webhook_event_id__in=rows).values_list(
-                "webhook_event_id", flat=True
-            )
-        )
-        new = [row for key, row in rows.items() if key not in seen]
-        WebhookEvent.objects.bulk_create(new, ignore_conflicts=True)
-        new_ids = list(
-            WebhookEvent.objects.filter(
-                webhook_event_id__in=[row.webhook_event_id for row in new],
-                status=WebhookEventStatus.PENDING,
-                attempts=0,
-            ).values_list("id", flat=True)
-        )
-        if new_ids:
-            # One task per request keeps the broker light; events are still handled one by one.
-            transaction.on_commit(lambda: webhook_events_handle.delay(new_ids))
+    unique = {event["webhookEventId"]: event for event in reversed(events)}
+    new_ids = _events_insert_new(channel=channel, events=list(unique.values()))
+    if new_ids:
+        # One task per request keeps the broker light; events are still handled one by one.
+        transaction.on_commit(lambda: webhook_events_handle.delay(new_ids))
     return WebhookReceipt(received=len(events), new_event_ids=new_ids)
 
 
-def webhook_event_handle(event_id: int) -> WebhookEvent | None:
-    """Run the registered handlers for one stored event, at most once unless retried.
+def _events_insert_new(*, channel: Channel, events: list[dict]) -> list[int]:
+    """Insert the events not stored yet, in one statement that also says which ones were new.
 
-    The row is locked for the duration, so two workers given the same event cannot both run it;
-    each event has its own transaction, so one bad event never blocks the others.
+    ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` is atomic on its own: no transaction
+    block, no read of the ids first, and a concurrent duplicate is simply not returned.
+    """
+    if not events:
+        return []
+    ops = connection.ops
+    table = WebhookEvent._meta.db_table
+    columns = [
+        "channel_id",
+        "webhook_event_id",
+        "event_type",
+        "mode",
+        "is_redelivery",
+        "occurred_at",
+        "payload",
+        "status",
+        "attempts",
+        "error",
+        "received_at",
+    ]
+    json_placeholder = "%s::jsonb" if connection.vendor == "postgresql" else "%s"
+    row_sql = "(" + ", ".join(json_placeholder if c == "payload" else "%s" for c in columns) + ")"
+    now = ops.adapt_datetimefield_value(timezone.now())
+    params: list = []
+    for event in events:
+        occurred = dt.datetime.fromtimestamp(event["timestamp"] / 1000, tz=dt.UTC)
+        params += [
+            channel.pk,
+            event["webhookEventId"],
+            event["type"][:40],
+            str(event.get("mode", "active"))[:16],
+            bool((event.get("deliveryContext") or {}).get("isRedelivery")),
+            ops.adapt_datetimefield_value(occurred),
+            json.dumps(event, ensure_ascii=False),
+            WebhookEventStatus.PENDING,
+            0,
+            "",
+            now,
+        ]
+    # Identifiers come from the model and are quoted; every value is a parameter.
+    quoted_columns = ", ".join(map(ops.quote_name, columns))
+    values = ", ".join([row_sql] * len(events))
+    conflict = ops.quote_name("webhook_event_id")
+    sql = f"INSERT INTO {ops.quote_name(table)} ({quoted_columns}) VALUES {values} ON CONFLICT ({conflict}) DO NOTHING RETURNING id"  # noqa: E501, S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+def webhook_events_handle_batch(event_ids) -> list[WebhookEvent]:
+    """Run the registered handlers for stored events, each at most once unless retried.
+
+    One transaction for the batch (one locking read, one update, one commit); a savepoint per
+    event, so one bad event fails alone and never blocks the others. Rows another worker holds
+    are skipped: that worker handles them. Only the event rows are locked (``of=("self",)``):
+    locking the joined channel row would make every webhook insert, which holds a key-share
+    lock on it, look busy and leave events pending forever.
     """
     with transaction.atomic():
-        event = (
-            WebhookEvent.objects.select_for_update(skip_locked=True)
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
             .select_related("channel")
-            .filter(pk=event_id, status=WebhookEventStatus.PENDING)
-            .first()
+            .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
+            .order_by("id")
         )
-        if event is None:
-            return None
-        event.attempts += 1
-        handlers = _handlers.get(event.event_type, [])
-        try:
-            with transaction.atomic():
-                for handler in handlers:
-                    handler(event)
-        except Exception as error:
-            event.status = WebhookEventStatus.FAILED
-            event.error = "".join(traceback.format_exception_only(error)).strip()[:4000]
-            logger.exception(
-                "Webhook event %s (%s) failed", event.webhook_event_id, event.event_type
-            )
-        else:
-            event.status = WebhookEventStatus.DONE if handlers else WebhookEventStatus.IGNORED
-            event.error = ""
-        event.handled_at = timezone.now()
-        event.save(update_fields=["attempts", "status", "error", "handled_at"])
-    return event
+        for event in events:
+            _event_run_handlers(event)
+        WebhookEvent.objects.bulk_update(events, ["attempts", "status", "error", "handled_at"])
+    return events
+
+
+def _event_run_handlers(event: WebhookEvent) -> None:
+    event.attempts += 1
+    handlers = _handlers.get(event.event_type, [])
+    try:
+        with transaction.atomic():
+            for handler in handlers:
+                handler(event)
+    except Exception as error:
+        event.status = WebhookEventStatus.FAILED
+        event.error = "".join(traceback.format_exception_only(error)).strip()[:4000]
+        logger.exception("Webhook event %s (%s) failed", event.webhook_event_id, event.event_type)
+    else:
+        event.status = WebhookEventStatus.DONE if handlers else WebhookEventStatus.IGNORED
+        event.error = ""
+    event.handled_at = timezone.now()
+
+
+def webhook_event_handle(event_id: int) -> WebhookEvent | None:
+    """Handle one stored event; None if it is not pending (done, or held by another worker)."""
+    handled = webhook_events_handle_batch([event_id])
+    return handled[0] if handled else None
+
+
+def webhook_events_requeue_stale(*, older_than: dt.timedelta) -> int:
+    """Queue again events still pending long after they arrived (a lost broker message)."""
+    from .tasks import webhook_events_handle
+
+    cutoff = timezone.now() - older_than
+    ids = list(
+        WebhookEvent.objects.filter(
+            status=WebhookEventStatus.PENDING, received_at__lt=cutoff
+        ).values_list("id", flat=True)[:10_000]
+    )
+    for start in range(0, len(ids), 100):
+        webhook_events_handle.delay(ids[start : start + 100])
+    return len(ids)
 
 
 def webhook_events_retry(event_ids) -> int:

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from linebot.client import client_for_channel
 from linebot.errors import LineApiError, LineBadRequest
+from linebot.validation import validate_messages
 
 from .models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 
@@ -103,6 +104,14 @@ def messages_record_outbound(
     )
 
 
+class MessagesInvalid(ValueError):
+    """Messages LINE would refuse; nothing was recorded or sent. ``problems`` name each path."""
+
+    def __init__(self, problems):
+        self.problems = list(problems)
+        super().__init__("; ".join(f"{p.path}: {p.message}" for p in self.problems))
+
+
 def reply_token_usable(*, event_time: dt.datetime | None, now: dt.datetime | None = None) -> bool:
     if event_time is None:
         return False
@@ -121,10 +130,14 @@ def message_send(
 ) -> list[Message]:
     """Send messages to one member and log them: by reply while the token is valid, else push.
 
+    Messages are checked against LINE's rules first (``MessagesInvalid``, nothing written).
     Rows are written (and committed) as pending before LINE is called, then marked sent or
     failed with LINE's error. Push carries ``retry_key`` (a fresh one if not given), so a
     retried call after a timeout never sends twice.
     """
+    problems = validate_messages(list(messages))
+    if problems:
+        raise MessagesInvalid(problems)
     with transaction.atomic():
         rows = messages_record_outbound(
             member=member, messages=messages, source=source, source_id=source_id, sent_by=sent_by
