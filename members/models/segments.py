@@ -60,7 +60,9 @@ class Segment(models.Model):
     def save(self, *args, **kwargs):
         # The rules are checked on every save, not only through forms: a bad or cyclic
         # definition never reaches the database.
-        self._validate_definition()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is None or "definition" in update_fields:
+            self._validate_definition()
         super().save(*args, **kwargs)
 
     def clean(self):
