@@ -436,13 +436,11 @@ def rich_menu_sync(menu: RichMenu, *, force: bool = False) -> RichMenu:
         menu.line_rich_menu_id = new_id
         menu.synced_fingerprint = fingerprint
         if old_id and old_id != new_id:
-            menu.retired_line_ids = [*menu.retired_line_ids, old_id]
+            menu.retired_line_ids = [*menu.retired_line_ids, {"id": old_id, "batch": ""}]
         _sync_saved(menu, error="")
-        if old_id and old_id != new_id:
-            _move_users(menu, client, old_id=old_id, new_id=new_id)
         for alias in menu.aliases.all():
             alias_sync(alias)
-        _retired_delete(menu)
+        _retired_delete(menu, wait=True)
         return menu
     except (LineApiError, RichMenuSyncError) as error:
         _sync_saved(menu, error=_error_text(error), touch=False)
@@ -459,45 +457,62 @@ def _sync_saved(menu: RichMenu, *, error: str, touch: bool = True) -> RichMenu:
     return menu
 
 
-def _move_users(menu: RichMenu, client, *, old_id: str, new_id: str) -> None:
-    """Move the default and every user of the old LINE menu to the new one."""
-    try:
-        if client.rich_menu_default_get().rich_menu_id == old_id:
-            client.rich_menu_default_set(rich_menu_id=new_id)
-    except LineNotFound:
-        pass
+def _move_users(client, *, old_id: str, new_id: str) -> str:
+    """Move every user of the old LINE menu to the new one with LINE's batch API; the batch's
+    request id, or "" when LINE's 3 batches an hour are used up (try again later)."""
     operations = [{"type": "link", "from": old_id, "to": new_id}]
     try:
-        ack = client.rich_menu_batch(operations=operations)
+        return client.rich_menu_batch(operations=operations).request_id or ""
     except LineRateLimited:
-        # Three batches an hour: the old menu stays (retired) and its users keep it until the
-        # next repair, rather than losing their menu now.
+        # The old menu stays (retired) and its users keep it until a later sync or repair
+        # moves them, rather than losing their menu now.
         logger.warning("Rich menu batch rate limit reached; %s keeps its users for now", old_id)
-        return
-    menu._batch_request_id = ack.request_id
+        return ""
 
 
-def _retired_delete(menu: RichMenu) -> None:
-    """Delete LINE menus this one replaced, once no batch is still moving their users."""
-    if not menu.retired_line_ids:
+def _batch_finished(client, request_id: str, *, wait: bool) -> bool:
+    for pause in BATCH_POLL_SECONDS if wait else (0,):
+        try:
+            phase = client.rich_menu_batch_progress(request_id=request_id).phase
+        except LineNotFound:
+            return True  # LINE keeps progress for 14 days only
+        if phase != "ongoing":
+            return True
+        if wait:
+            time.sleep(pause)
+    return False
+
+
+def _retired_entries(menu: RichMenu) -> list[dict]:
+    return [
+        entry if isinstance(entry, dict) else {"id": entry, "batch": ""}
+        for entry in menu.retired_line_ids
+    ]
+
+
+def _retired_delete(menu: RichMenu, *, wait: bool = False) -> None:
+    """Delete the LINE menus this one replaced, once LINE has moved their users to it.
+
+    Users are moved first (by a batch, retried here if LINE's hourly limit stopped it), the
+    default too; a menu whose batch is still running waits for the next sync or repair.
+    """
+    entries = _retired_entries(menu)
+    if not entries:
         return
     client = client_for_channel(menu.channel)
-    request_id = getattr(menu, "_batch_request_id", None)
-    if request_id:
-        for pause in BATCH_POLL_SECONDS:
-            try:
-                phase = client.rich_menu_batch_progress(request_id=request_id).phase
-            except LineNotFound:
-                phase = "succeeded"
-            if phase != "ongoing":
-                break
-            time.sleep(pause)
-        else:
-            return
-    for line_id in menu.retired_line_ids:
-        _delete_quietly(client, line_id)
-    menu.retired_line_ids = []
-    RichMenu.objects.filter(pk=menu.pk).update(retired_line_ids=[])
+    remaining = []
+    for entry in entries:
+        with contextlib.suppress(LineNotFound):
+            if client.rich_menu_default_get().rich_menu_id == entry["id"]:
+                client.rich_menu_default_set(rich_menu_id=menu.line_rich_menu_id)
+        if not entry["batch"]:
+            entry["batch"] = _move_users(client, old_id=entry["id"], new_id=menu.line_rich_menu_id)
+        if not entry["batch"] or not _batch_finished(client, entry["batch"], wait=wait):
+            remaining.append(entry)
+            continue
+        _delete_quietly(client, entry["id"])
+    menu.retired_line_ids = remaining
+    RichMenu.objects.filter(pk=menu.pk).update(retired_line_ids=remaining)
 
 
 def _delete_quietly(client, line_id: str) -> None:
@@ -510,7 +525,7 @@ def rich_menu_delete(menu: RichMenu) -> None:
     client = client_for_channel(menu.channel)
     for alias in menu.aliases.all():
         alias_delete(alias)
-    for line_id in [menu.line_rich_menu_id, *menu.retired_line_ids]:
+    for line_id in [menu.line_rich_menu_id, *(e["id"] for e in _retired_entries(menu))]:
         if line_id:
             _delete_quietly(client, line_id)
     RichMenu.objects.filter(pk=menu.pk).update(
@@ -590,12 +605,13 @@ def rich_menus_check(channel: Channel) -> SyncReport:
     known = set()
     for menu in RichMenu.objects.filter(channel=channel).exclude(line_rich_menu_id=""):
         known.add(menu.line_rich_menu_id)
-        known.update(menu.retired_line_ids)
+        known.update(entry["id"] for entry in _retired_entries(menu))
         if menu.line_rich_menu_id not in on_line:
             menu.sync_error = menu.sync_error or _("The menu is no longer on LINE.")
             RichMenu.objects.filter(pk=menu.pk).update(sync_error=menu.sync_error)
             report.missing.append(menu)
-        elif rich_menu_status(menu) == RichMenuSyncStatus.OUT_OF_SYNC:
+        elif rich_menu_status(menu) == RichMenuSyncStatus.OUT_OF_SYNC or menu.retired_line_ids:
+            # Edited since the last sync, or replaced menus whose users LINE has yet to move.
             report.changed.append(menu)
     for alias in RichMenuAlias.objects.filter(channel=channel).select_related("rich_menu"):
         target = alias.rich_menu.line_rich_menu_id

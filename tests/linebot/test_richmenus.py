@@ -361,3 +361,38 @@ def test_bulk_link_sends_500_users_a_request_and_waits_out_rate_limits(channel, 
     assert [len(b) for b in batches] == [500, 500, 201]
     assert len(accepted) == 3 and calls >= 3
     assert sum(1 for r in sent if r["status"] == 429) >= 1
+
+
+def test_when_lines_hourly_batches_are_used_up_the_old_menu_keeps_its_users_until_repair(
+    channel, sandbox
+):
+    from linebot.client import client_for_channel
+
+    menu = rich_menu_sync(make_menu(channel))
+    old_id = menu.line_rich_menu_id
+    user = sandbox.control.user_create(channel.channel_id, follow=True)["user"]["userId"]
+    client_for_channel(channel).rich_menu_user_link(user_id=user, rich_menu_id=old_id)
+    sandbox.control.limits_set(rate_limits={"richmenu_batch": (1, 3600.0)})
+    client_for_channel(channel).rich_menu_batch(
+        operations=[{"type": "unlink", "from": "richmenu-none"}]
+    )  # the one batch of the hour
+
+    menu.chat_bar_text = "New"
+    menu.save()
+    rich_menu_sync(menu)
+
+    menu.refresh_from_db()
+    state = sandbox.control.rich_menus(channel.channel_id)
+    assert state["userLinks"] == {user: old_id}
+    assert [e["id"] for e in menu.retired_line_ids] == [old_id]
+    assert not rich_menus_check(channel).in_sync
+
+    sandbox.control.limits_set(rate_limits={"richmenu_batch": None})
+    sandbox.control.limits_set(rate_limits_enabled=False)
+    assert rich_menus_repair(channel).in_sync
+
+    menu.refresh_from_db()
+    state = sandbox.control.rich_menus(channel.channel_id)
+    assert state["userLinks"] == {user: menu.line_rich_menu_id}
+    assert [m["richMenuId"] for m in state["richmenus"]] == [menu.line_rich_menu_id]
+    assert menu.retired_line_ids == []
