@@ -226,10 +226,9 @@ class SegmentAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
         obj.last_count = segment_count(obj)
         obj.last_counted_at = timezone.now()
-        obj.save(update_fields=["last_count", "last_counted_at"])
+        super().save_model(request, obj, form, change)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context.update(
