@@ -8,9 +8,20 @@ from .models import Member, MemberEvent, MemberLink, RichMenuRule, Segment
 from .richmenus import member_rich_menu_refresh_later, relink_start, rich_menu_tap_record
 from .tasks_richmenus import housekeeping_richmenu_relink, richmenu_member_refresh  # noqa: F401
 
-# Saves that touch only these fields (profile refreshes) cannot change a segment's members.
+# Saves that touch only these fields need no re-evaluation here: a profile refresh changes no
+# segment, a follow is handled by ``member_followed``, and a blocked friend sees no menu.
 IRRELEVANT_FIELDS = frozenset(
-    {"display_name", "picture_url", "status_message", "profile_refreshed_at", "updated_at"}
+    {
+        "display_name",
+        "picture_url",
+        "status_message",
+        "profile_refreshed_at",
+        "updated_at",
+        "friend_status",
+        "followed_at",
+        "first_followed_at",
+        "blocked_at",
+    }
 )
 # Beyond this many members in one tag change, re-evaluate the channel in bulk instead.
 BULK_THRESHOLD = 200

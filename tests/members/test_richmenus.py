@@ -335,3 +335,26 @@ def test_the_periodic_check_marks_menus_gone_from_line(channel, sandbox):
     menu.refresh_from_db()
     assert rich_menu_status(menu) == RichMenuSyncStatus.FAILED
     assert menu.sync_error
+
+
+def test_member_changes_queue_a_refresh_after_commit_but_profile_refreshes_do_not(
+    channel, sandbox, menus, vip_tag, django_capture_on_commit_callbacks
+):
+    from members.models import MemberEvent
+
+    member = friend(channel, sandbox)
+    with django_capture_on_commit_callbacks() as callbacks:
+        member.display_name = "New name"
+        member.save(update_fields=["display_name", "updated_at"])
+    assert callbacks == []
+    for change in (
+        lambda: member.save(),
+        lambda: member.tags.add(vip_tag),
+        lambda: vip_tag.members.remove(member),
+        lambda: MemberEvent.objects.create(
+            member=member, kind="purchase", occurred_at=timezone.now()
+        ),
+    ):
+        with django_capture_on_commit_callbacks() as callbacks:
+            change()
+        assert len(callbacks) == 1
