@@ -262,7 +262,7 @@ class RichMenuAlias(models.Model):
         ],
     )
     rich_menu = models.ForeignKey(
-        RichMenu, on_delete=models.PROTECT, related_name="aliases", verbose_name=_("rich menu")
+        RichMenu, on_delete=models.RESTRICT, related_name="aliases", verbose_name=_("rich menu")
     )
     line_rich_menu_id = models.CharField(
         _("LINE rich menu ID it names"), max_length=100, blank=True, editable=False

@@ -1,7 +1,10 @@
 """Re-evaluate a member's rich menu when what rules look at changes, and log menu taps."""
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
+
+from linebot.models import Channel
 
 from . import signals
 from .models import Member, MemberEvent, MemberLink, RichMenuRule, Segment
@@ -75,10 +78,22 @@ def on_tags_change(sender, instance, action, reverse, pk_set, **kwargs):
 
 
 @receiver(post_save, sender=RichMenuRule, dispatch_uid="members.richmenu_on_rule_save")
-@receiver(post_delete, sender=RichMenuRule, dispatch_uid="members.richmenu_on_rule_delete")
-def on_rule_change(sender, instance, raw=False, **kwargs):
+def on_rule_save(sender, instance, raw=False, **kwargs):
     if not raw:
         relink_start(instance.channel)
+
+
+@receiver(post_delete, sender=RichMenuRule, dispatch_uid="members.richmenu_on_rule_delete")
+def on_rule_delete(sender, instance, **kwargs):
+    channel_id = instance.channel_id
+
+    def relink_unless_channel_deleted():
+        # The rule may have gone with its whole channel: then there is nothing to relink.
+        channel = Channel.objects.filter(pk=channel_id).first()
+        if channel is not None:
+            relink_start(channel)
+
+    transaction.on_commit(relink_unless_channel_deleted)
 
 
 @receiver(post_save, sender=Segment, dispatch_uid="members.richmenu_on_segment_save")

@@ -139,7 +139,7 @@ class Migration(migrations.Migration):
                 (
                     "rich_menu",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="aliases",
                         to="linebot.richmenu",
                         verbose_name="rich menu",

@@ -45,7 +45,7 @@ class Migration(migrations.Migration):
                 (
                     "rich_menu",
                     models.ForeignKey(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="rules",
                         to="linebot.richmenu",
                         verbose_name="rich menu",
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                         blank=True,
                         help_text="Empty: the channel default, for everyone no rule matches.",
                         null=True,
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.RESTRICT,
                         related_name="rich_menu_rules",
                         to="members.segment",
                         verbose_name="segment",

@@ -33,7 +33,7 @@ class RichMenuRule(models.Model):
     )
     segment = models.ForeignKey(
         Segment,
-        on_delete=models.PROTECT,
+        on_delete=models.RESTRICT,
         null=True,
         blank=True,
         related_name="rich_menu_rules",
@@ -41,7 +41,7 @@ class RichMenuRule(models.Model):
         help_text=_("Empty: the channel default, for everyone no rule matches."),
     )
     rich_menu = models.ForeignKey(
-        RichMenu, on_delete=models.PROTECT, related_name="rules", verbose_name=_("rich menu")
+        RichMenu, on_delete=models.RESTRICT, related_name="rules", verbose_name=_("rich menu")
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -358,3 +358,21 @@ def test_member_changes_queue_a_refresh_after_commit_but_profile_refreshes_do_no
         with django_capture_on_commit_callbacks() as callbacks:
             change()
         assert len(callbacks) == 1
+
+
+def test_a_menu_in_use_cannot_be_deleted_but_its_channel_can(channel, menus):
+    from django.db.models import RestrictedError
+
+    with pytest.raises(RestrictedError):
+        menus["gold"].delete()
+    channel.delete()
+    assert not RichMenuRule.objects.exists()
+
+
+def test_deleting_a_rule_queues_a_re_evaluation_after_commit(
+    channel, menus, django_capture_on_commit_callbacks
+):
+    RichMenuRelink.objects.all().delete()
+    with django_capture_on_commit_callbacks(execute=True):
+        menus["gold_rule"].delete()
+    assert RichMenuRelink.objects.filter(channel=channel, status="pending").count() == 1
