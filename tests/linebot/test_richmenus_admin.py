@@ -204,3 +204,15 @@ def test_the_rules_list_shows_the_last_re_evaluation(admin_client, channel):
     page = admin_client.get(reverse("admin:members_richmenurule_changelist"))
     assert '<progress class="richmenu-relink" value="25" max="100"' in page.content.decode()
     assert rule.pk
+
+
+def test_a_menu_used_by_a_rule_cannot_be_deleted_from_the_admin(admin_client, channel):
+    menu = make_menu(channel)
+    RichMenuRule.objects.create(channel=channel, rich_menu=menu)
+    page = admin_client.get(reverse("admin:linebot_richmenu_delete", args=[menu.pk]))
+    assert page.status_code == 200
+    assert "would require deleting the following protected related objects" in (
+        page.content.decode()
+    )
+    admin_client.post(reverse("admin:linebot_richmenu_delete", args=[menu.pk]), {"post": "yes"})
+    assert RichMenu.objects.filter(pk=menu.pk).exists()
