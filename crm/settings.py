@@ -199,6 +199,15 @@ CELERY_TASK_ROUTES = {
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Fixed schedules; beat copies them into the database, where staff see them in the admin.
 CELERY_BEAT_SCHEDULE = {
+    # Segments over "the last N days" change without any data changing.
+    "rich-menu-relink-nightly": {
+        "task": "members.tasks.housekeeping_richmenu_relink_all",
+        "schedule": crontab(hour=3, minute=0),
+    },
+    "rich-menu-check-hourly": {
+        "task": "members.tasks.housekeeping_richmenus_check",
+        "schedule": crontab(minute=15),
+    },
     "webhook-events-requeue": {
         "task": "linebot.tasks.housekeeping_webhook_events_requeue",
         "schedule": 300.0,

@@ -258,5 +258,5 @@ class MessageAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
-
-from . import admin_segments  # noqa: E402, F401  (registers the segment and audience admin)
+# The segment, audience and rich-menu admin live in modules of their own.
+from . import admin_richmenus, admin_segments  # noqa: E402, F401
