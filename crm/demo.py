@@ -6,7 +6,9 @@ kept in ``var/demo-credentials.json`` (never committed), so the printed login st
 
 import json
 import secrets
+import struct
 import time
+import zlib
 from dataclasses import dataclass
 
 from allauth.socialaccount.models import SocialApp
@@ -15,15 +17,28 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.contrib.sites.models import Site
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.base import ContentFile
 from django.db import transaction
 
-from campaigns.models import AutoReply, AutoReplyTrigger, MatchType
+from campaigns.flex_library import starter_get
+from campaigns.models import AutoReply, AutoReplyTrigger, MatchType, MessageTemplate
 from crm import roles
 from linebot.channels import channel_upsert
-from linebot.models import Channel, Platform
+from linebot.models import Channel, Platform, RichMenu
+from linebot.richmenus import SIZES, layout_areas, rich_menu_sync, rich_menus_repair
 from linebot.sandbox_sync import sandbox_channel_register, sandbox_control
 from members.linking import link_rate_snapshot, member_link
-from members.models import LinkMethod, Member, Prefecture, Rank
+from members.models import (
+    FriendStatus,
+    LinkMethod,
+    Member,
+    Prefecture,
+    Rank,
+    RichMenuRule,
+    Segment,
+)
+from members.receivers import ACCOUNT_LINK_POSTBACK
+from members.richmenus import relink_start
 
 DEMO_CHANNEL_ID = "2000000001"
 DEMO_LOGIN_CHANNEL_ID = "2000000002"
@@ -145,6 +160,8 @@ def demo_conversations() -> str:
     control = sandbox_control()
     sandbox_channel_register(channel, control=control)
     if Member.objects.filter(channel=channel).exists():
+        # The sandbox forgot its rich menus when it stopped: create them there again.
+        rich_menus_repair(channel)
         return "Demo conversations were played before; the members are in the admin."
     demo_auto_replies(channel)
     cid = channel.channel_id
@@ -180,4 +197,77 @@ def demo_conversations() -> str:
         method=LinkMethod.SIGNED_URL,
     )
     link_rate_snapshot()
+    demo_marketing(channel)
     return f"Played demo conversations for {len(user_ids)} friends of {channel.name}."
+
+
+GOLD_SEGMENT = {
+    "version": 1,
+    "root": {
+        "type": "group",
+        "op": "and",
+        "rules": [
+            {"type": "rank", "values": [Rank.GOLD, Rank.PLATINUM]},
+            {"type": "friend_status", "values": [FriendStatus.FRIEND]},
+        ],
+    },
+}
+
+
+def _png(width: int, height: int, rgb: tuple[int, int, int], columns: int) -> bytes:
+    """A plain rich-menu image: a colour with lighter lines between the columns."""
+    line = bytearray()
+    for x in range(width):
+        edge = columns > 1 and x % (width // columns) < 8 and x > 8
+        line += bytes(min(255, c + 60) for c in rgb) if edge else bytes(rgb)
+    rows = b"".join(b"\x00" + bytes(line) for _ in range(height))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+def _demo_menu(channel: Channel, *, name: str, rgb, chat_bar: str) -> RichMenu:
+    width, height = SIZES["compact"]
+    areas = layout_areas("compact_3", width=width, height=height)
+    areas[0]["action"] = {"type": "message", "label": "営業時間", "text": "営業時間"}
+    areas[1]["action"] = {"type": "postback", "label": "ID連携", "data": ACCOUNT_LINK_POSTBACK}
+    areas[2]["action"] = {"type": "uri", "label": "ショップ", "uri": "https://example.com/shop"}
+    menu = RichMenu(
+        channel=channel, name=name, chat_bar_text=chat_bar, width=width, height=height, areas=areas
+    )
+    menu.image.save(f"{name}.png", ContentFile(_png(width, height, rgb, 3)), save=False)
+    menu.image_content_type = "image/png"
+    menu.save()
+    return menu
+
+
+def demo_marketing(channel: Channel) -> None:
+    """A segment, a message template and a rich menu per segment, synced to the sandbox."""
+    gold, _created = Segment.objects.get_or_create(
+        channel=channel,
+        name="ゴールド以上の友だち",
+        defaults={"definition": GOLD_SEGMENT, "description": "Gold and Platinum friends"},
+    )
+    starter = starter_get("coupon")
+    MessageTemplate.objects.get_or_create(
+        name="ゴールド会員クーポン",
+        defaults={"channel": channel, "messages": [starter.message]},
+    )
+    if RichMenu.objects.filter(channel=channel).exists():
+        return
+    everyone = _demo_menu(channel, name="standard", rgb=(6, 150, 85), chat_bar="メニュー")
+    premium = _demo_menu(channel, name="gold", rgb=(180, 140, 40), chat_bar="ゴールド会員メニュー")
+    for menu in (everyone, premium):
+        rich_menu_sync(menu)
+    RichMenuRule.objects.create(channel=channel, priority=10, segment=gold, rich_menu=premium)
+    RichMenuRule.objects.create(channel=channel, priority=100, segment=None, rich_menu=everyone)
+    relink_start(channel)
