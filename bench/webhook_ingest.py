@@ -324,7 +324,12 @@ def parse_args(argv=None):
         choices=("solo", "prefork", "threads"),
         help="one worker process either way (concurrency 1)",
     )
-    parser.add_argument("--conn-max-age", type=int, default=0, help="CONN_MAX_AGE for the app")
+    parser.add_argument(
+        "--conn-max-age",
+        type=int,
+        default=None,
+        help="CONN_MAX_AGE for the app (default: the settings' own default for production)",
+    )
     parser.add_argument("--database", default="crm_bench")
     parser.add_argument("--postgres", default=f"postgres://postgres@{LOOPBACK}:5432")
     parser.add_argument("--redis", default=f"redis://{LOOPBACK}:6379/13")
@@ -393,7 +398,6 @@ def run(args, processes: Processes, log_dir: Path) -> int:
         "SECURE_SSL_REDIRECT": "false",
         "SITE_URL": f"http://{LOOPBACK}:{app_port}",
         "DATABASE_URL": database_url,
-        "CONN_MAX_AGE": str(args.conn_max_age),
         "CELERY_BROKER_URL": args.redis,
         "LINE_SANDBOX_URL": sandbox_url,
         "LINE_API_TIMEOUT": "10",
@@ -402,6 +406,10 @@ def run(args, processes: Processes, log_dir: Path) -> int:
         "LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
+    if args.conn_max_age is not None:
+        env["CONN_MAX_AGE"] = str(args.conn_max_age)
+    else:
+        env.pop("CONN_MAX_AGE", None)
     bin_dir = Path(PYTHON).parent
 
     print(f"database {args.database}: recreate and migrate", flush=True)
