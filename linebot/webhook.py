@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -181,7 +182,17 @@ def webhook_events_handle_batch(event_ids) -> list[WebhookEvent]:
         )
         for event in events:
             _event_run_handlers(event)
-        WebhookEvent.objects.bulk_update(events, ["attempts", "status", "error", "handled_at"])
+        # One UPDATE per outcome instead of bulk_update's CASE per row and column.
+        now = timezone.now()
+        for status in (WebhookEventStatus.DONE, WebhookEventStatus.IGNORED):
+            ids = [event.pk for event in events if event.status == status]
+            if ids:
+                WebhookEvent.objects.filter(pk__in=ids).update(
+                    attempts=F("attempts") + 1, status=status, error="", handled_at=now
+                )
+        for event in events:
+            if event.status == WebhookEventStatus.FAILED:
+                event.save(update_fields=["attempts", "status", "error", "handled_at"])
     return events
 
 
