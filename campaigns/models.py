@@ -1,4 +1,5 @@
 import re
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -187,3 +188,204 @@ class MessageTemplate(models.Model):
     def message_types(self) -> list[str]:
         messages = self.messages if isinstance(self.messages, list) else []
         return [str(message.get("type", "?")) for message in messages if isinstance(message, dict)]
+
+
+class CampaignStatus(models.TextChoices):
+    DRAFT = "draft", _("Draft")
+    SCHEDULED = "scheduled", _("Scheduled")
+    SENDING = "sending", _("Sending")
+    PAUSED = "paused", _("Paused")
+    DONE = "done", _("Done")
+    CANCELLED = "cancelled", _("Cancelled")
+
+
+class Campaign(models.Model):
+    """One send of a message template to a target of members; the row follows its progress."""
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="campaigns", verbose_name=_("channel")
+    )
+    name = models.CharField(_("name"), max_length=100)
+    template = models.ForeignKey(
+        MessageTemplate,
+        on_delete=models.PROTECT,
+        related_name="campaigns",
+        verbose_name=_("message template"),
+    )
+    all_friends = models.BooleanField(
+        _("all friends"), default=False, help_text=_("Send to every friend; segments are ignored.")
+    )
+    segments = models.ManyToManyField(
+        "members.Segment", blank=True, related_name="campaigns", verbose_name=_("segments")
+    )
+    excluded_segments = models.ManyToManyField(
+        "members.Segment",
+        blank=True,
+        related_name="excluded_from_campaigns",
+        verbose_name=_("excluded segments"),
+        help_text=_("Members of these segments get nothing."),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
+    )
+    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    total_count = models.PositiveIntegerField(_("recipients"), default=0)
+    sent_count = models.PositiveIntegerField(_("sent"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    prepared_at = models.DateTimeField(_("recipients resolved"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "scheduled_at"], name="campaign_status_time_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=CampaignStatus.values),
+                name="campaign_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="scheduled") | models.Q(scheduled_at__isnull=False),
+                name="campaign_scheduled_has_time",
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
+
+    def clean(self):
+        if self.template_id and self.channel_id:
+            template_channel = self.template.channel_id
+            if template_channel is not None and template_channel != self.channel_id:
+                raise ValidationError({"template": _("This template belongs to another channel.")})
+
+    @property
+    def remaining_count(self) -> int:
+        return max(self.total_count - self.sent_count - self.failed_count - self.skipped_count, 0)
+
+
+class SendBatchStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    DONE = "done", _("Done")
+
+
+class SendBatch(models.Model):
+    """A unit of sending work: one multicast request (up to 500 members) or a run of pushes.
+
+    A multicast's retry key is stored here before the call, so a repeat never sends twice.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="batches", verbose_name=_("campaign")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
+    status = models.CharField(
+        _("status"),
+        max_length=16,
+        choices=SendBatchStatus.choices,
+        default=SendBatchStatus.PENDING,
+    )
+    request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("send batch")
+        verbose_name_plural = _("send batches")
+        ordering = ["campaign", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "number"], name="sendbatch_unique_number"),
+            models.UniqueConstraint(fields=["retry_key"], name="sendbatch_unique_retry_key"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=SendBatchStatus.values),
+                name="sendbatch_status_known",
+            ),
+        ]
+        indexes = [models.Index(fields=["campaign", "status"], name="sendbatch_status_idx")]
+
+    def __str__(self):
+        return f"{self.campaign_id}#{self.number}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENT = "sent", _("Sent")
+    FAILED = "failed", _("Failed")
+    SKIPPED = "skipped", _("Skipped")
+
+
+class SkipReason(models.TextChoices):
+    BLOCKED = "blocked", _("Blocked the account")
+    NOT_FRIEND = "not_friend", _("Not a friend")
+    OPTED_OUT = "opted_out", _("Opted out of marketing")
+    INVALID = "invalid", _("Messages invalid for this member")
+    CANCELLED = "cancelled", _("Campaign cancelled")
+
+
+class Delivery(models.Model):
+    """One member's copy of a campaign. A push's retry key is stored here before the call."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("campaign")
+    )
+    member = models.ForeignKey(
+        "members.Member",
+        on_delete=models.CASCADE,
+        related_name="campaign_deliveries",
+        verbose_name=_("member"),
+    )
+    batch = models.ForeignKey(
+        SendBatch,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("batch"),
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=16, choices=SkipReason.choices, blank=True)
+    retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
+    request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        ordering = ["campaign", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "member"], name="delivery_unique_member"),
+            models.UniqueConstraint(fields=["retry_key"], name="delivery_unique_retry_key"),
+            models.CheckConstraint(
+                condition=models.Q(status__in=DeliveryStatus.values),
+                name="delivery_status_known",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(status="skipped") | ~models.Q(reason=""),
+                name="delivery_skipped_has_reason",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["campaign", "status"], name="delivery_status_idx"),
+            models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign_id} → {self.member_id}"
