@@ -196,6 +196,12 @@ CELERY_TASK_ROUTES = {
     "*.tasks.housekeeping_*": {"queue": "housekeeping"},
     "celery.backend_cleanup": {"queue": "housekeeping"},
 }
+# LINE's rate limits are shared by every worker through this Redis (a token bucket per channel
+# and endpoint); empty means an in-process limiter, for the embedded default without Redis.
+LINE_RATE_LIMIT_REDIS_URL = env.str(
+    "LINE_RATE_LIMIT_REDIS_URL",
+    default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
+)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Fixed schedules; beat copies them into the database, where staff see them in the admin.
 CELERY_BEAT_SCHEDULE = {
