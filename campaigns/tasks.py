@@ -3,7 +3,14 @@ from celery import shared_task
 from members.models import Member
 
 from .autoreplies import autoreply_send
-from .models import AutoReply
+from .delivery import (
+    BatchRetry,
+    campaign_finish_if_done,
+    campaign_pending_batches,
+    campaign_prepare,
+    campaign_send_batch,
+)
+from .models import AutoReply, Campaign, CampaignStatus
 
 
 @shared_task(ignore_result=True, acks_late=True)
@@ -16,3 +23,25 @@ def send_auto_reply(
         autoreply_send(
             rule=rule, member=member, reply_token=reply_token, event_ms=event_ms, event_id=event_id
         )
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def send_campaign(campaign_id: int) -> None:
+    """Resolve the recipients (once) and queue every pending batch; safe to run again."""
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
+    if campaign is None or campaign.status != CampaignStatus.SENDING:
+        return
+    campaign_prepare(campaign)
+    campaign_finish_if_done(campaign_id)
+    for batch_id in campaign_pending_batches(campaign):
+        send_campaign_batch.delay(campaign_id, batch_id)
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=None)
+def send_campaign_batch(self, campaign_id: int, batch_id: int) -> None:
+    """Send one batch; LINE still unavailable after the client's retries: again, later."""
+    try:
+        campaign_send_batch(campaign_id=campaign_id, batch_id=batch_id)
+    except BatchRetry as error:
+        countdown = min(2 ** min(self.request.retries, 6), 60)
+        raise self.retry(exc=error, countdown=countdown) from error
