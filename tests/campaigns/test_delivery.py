@@ -16,8 +16,11 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
     MessageTemplate,
+    SendBatch,
+    SendBatchStatus,
     SkipReason,
 )
+from campaigns.tasks import send_campaign_batch
 from linebot.client import client_for_channel
 from members.models import FriendStatus, Member, Message, MessageSource, Segment
 from tests.conftest import wait_for
@@ -184,51 +187,62 @@ def test_an_already_accepted_retry_key_counts_as_sent(line_app):
         assert len(received(line_app, user_id)) == 1
 
 
-def _slow_push_campaign(line_app, count):
+def _prepared(line_app, count):
+    """A personalised campaign with its deliveries written, its batches not yet sent."""
     user_ids = friends(line_app, count)
     campaign = campaign_for(
-        line_app.channel, [{"type": "text", "text": "Hi {{ member.display_name }}"}]
+        line_app.channel,
+        [{"type": "text", "text": "Hi {{ member.display_name }}"}],
+        status=CampaignStatus.SENDING,
     )
-    line_app.control.faults_set(
-        [{"kind": "slow", "path": "/v2/bot/message/push", "rate": 1.0, "delay": 0.2}]
-    )
-    campaign_send(campaign)
-    delivered = lambda: sum(bool(received(line_app, u)) for u in user_ids)  # noqa: E731
-    assert wait_for(lambda: delivered() >= 3, timeout=60)
-    return campaign, user_ids, delivered
+    campaign_prepare(campaign)
+    return campaign, user_ids
 
 
-def test_pause_stops_before_the_next_call_and_resume_finishes(line_app):
-    campaign, user_ids, delivered = _slow_push_campaign(line_app, 30)
+def _run_batches(campaign):
+    """Queue every batch on the worker and wait until each has been tried."""
+    batches = list(campaign.batches.all())
+    for batch in batches:
+        send_campaign_batch.delay(campaign.pk, batch.pk)
+    assert wait_for(
+        lambda: (
+            all(b.attempts for b in SendBatch.objects.filter(campaign=campaign))
+            or all(
+                b.status == SendBatchStatus.DONE
+                for b in SendBatch.objects.filter(campaign=campaign)
+            )
+        )
+    )
+
+
+def test_a_paused_campaign_sends_nothing_until_resumed(line_app):
+    campaign, user_ids = _prepared(line_app, 5)
 
     assert campaign_pause(campaign)
-    time.sleep(1.0)
-    paused_at = delivered()
-    time.sleep(1.0)
-    assert delivered() == paused_at < 30
-    line_app.control.faults_set([])
+    _run_batches(campaign)
+    time.sleep(0.5)
+    assert line_app.control.requests(endpoint="push") == []
+    assert Delivery.objects.filter(campaign=campaign, status=DeliveryStatus.PENDING).count() == 5
 
     assert campaign_resume(campaign)
     campaign = finished(campaign)
-    assert campaign.sent_count == 30
+    assert campaign.status == CampaignStatus.DONE
+    assert campaign.sent_count == 5
     assert all(len(received(line_app, u)) == 1 for u in user_ids)
 
 
 def test_cancel_skips_what_is_left(line_app):
-    campaign, user_ids, delivered = _slow_push_campaign(line_app, 30)
+    campaign, _user_ids = _prepared(line_app, 5)
 
     assert campaign_cancel(campaign)
-    time.sleep(1.0)
-    stopped_at = delivered()
-    time.sleep(1.0)
-    line_app.control.faults_set([])
+    _run_batches(campaign)
+    time.sleep(0.5)
     campaign.refresh_from_db()
 
-    assert delivered() == stopped_at < 30
+    assert line_app.control.requests(endpoint="push") == []
     assert campaign.status == CampaignStatus.CANCELLED
-    wait_for(lambda: not Delivery.objects.filter(
-        campaign=campaign, status=DeliveryStatus.PENDING
-    ).exists())  # fmt: skip
-    cancelled = Delivery.objects.filter(campaign=campaign, reason=SkipReason.CANCELLED).count()
-    assert cancelled == 30 - stopped_at
-    assert all(len(received(line_app, u)) <= 1 for u in user_ids)
+    assert (campaign.skipped_count, campaign.remaining_count) == (5, 0)
+    assert set(Delivery.objects.filter(campaign=campaign).values_list("reason", flat=True)) == {
+        SkipReason.CANCELLED
+    }
+    assert not campaign_resume(campaign)
