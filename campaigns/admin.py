@@ -1,16 +1,28 @@
 import json
 
 from django.contrib import admin
+from django.contrib.messages import WARNING
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
-from django.http import HttpResponseNotAllowed, JsonResponse
+from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from linebot.client import client_for_channel
+from linebot.errors import LineApiError
 from linebot.validation import problem_text
 from members.models import Member, MessageStatus
 
+from .delivery import (
+    campaign_cancel,
+    campaign_is_personalized,
+    campaign_pause,
+    campaign_recipients,
+    campaign_resume,
+    campaign_send,
+)
 from .flex_library import STARTERS
 from .message_templates import (
     TemplateTestError,
@@ -19,7 +31,7 @@ from .message_templates import (
     template_test_recipients,
     template_test_send,
 )
-from .models import AutoReply, MessageTemplate
+from .models import AutoReply, Campaign, CampaignStatus, MessageTemplate
 
 EDITOR_URLS = "admin:campaigns_messagetemplate"
 
@@ -242,3 +254,158 @@ class MessageTemplateAdmin(MessagesEditorMixin, admin.ModelAdmin):
 def _member_label(member: Member) -> str:
     name = member.display_name or member.line_user_id
     return f"{name} ({member.channel.name})"
+
+
+@admin.register(Campaign)
+class CampaignAdmin(admin.ModelAdmin):
+    """Campaigns: recipient preview, confirm and send, live progress, pause/resume/cancel."""
+
+    change_form_template = "admin/campaigns/campaign/change_form.html"
+    list_display = ("name", "channel", "status", "scheduled_at", "progress", "created_at")
+    list_filter = ("status", "channel")
+    list_select_related = ("channel", "template")
+    search_fields = ("name",)
+    date_hierarchy = "created_at"
+    autocomplete_fields = ("template",)
+    filter_horizontal = ("segments", "excluded_segments")
+    show_facets = admin.ShowFacets.ALWAYS
+    readonly_fields = (
+        "status",
+        "recipient_preview",
+        "total_count",
+        "sent_count",
+        "failed_count",
+        "skipped_count",
+        "started_at",
+        "finished_at",
+        "created_by",
+        "created_at",
+    )
+    fieldsets = (
+        (None, {"fields": ("channel", "name", "template", "scheduled_at", "status")}),
+        (
+            _("Recipients"),
+            {"fields": ("all_friends", "segments", "excluded_segments", "recipient_preview")},
+        ),
+        (
+            _("Progress"),
+            {
+                "fields": (
+                    ("total_count", "sent_count", "failed_count", "skipped_count"),
+                    ("started_at", "finished_at"),
+                    ("created_by", "created_at"),
+                )
+            },
+        ),
+    )
+
+    @admin.display(description=_("progress"))
+    def progress(self, obj: Campaign) -> str:
+        if not obj.total_count:
+            return "—"
+        done = obj.sent_count + obj.failed_count + obj.skipped_count
+        return f"{done * 100 // obj.total_count}%"
+
+    @admin.display(description=_("recipients now"))
+    def recipient_preview(self, obj: Campaign) -> str:
+        if obj.pk is None:
+            return gettext("Save the campaign to count its recipients.")
+        return gettext("%(count)d members would receive it now.") % {
+            "count": campaign_recipients(obj).count()
+        }
+
+    def save_model(self, request, obj, form, change):
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("<int:pk>/send/", view(self.send_view), name=f"{prefix}_send"),
+            path("<int:pk>/progress/", view(self.progress_view), name=f"{prefix}_progress"),
+            path("<int:pk>/control/", view(self.control_view), name=f"{prefix}_control"),
+            *super().get_urls(),
+        ]
+
+    def _campaign(self, request, pk, *, change: bool) -> Campaign:
+        campaign = Campaign.objects.select_related("channel", "template").filter(pk=pk).first()
+        if campaign is None:
+            raise Http404
+        allowed = (
+            self.has_change_permission(request, campaign)
+            if change
+            else self.has_view_or_change_permission(request, campaign)
+        )
+        if not allowed:
+            raise PermissionDenied
+        return campaign
+
+    def send_view(self, request, pk):
+        """Confirm and send: the recipient count against the channel's remaining quota."""
+        campaign = self._campaign(request, pk, change=True)
+        change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        if request.method == "POST":
+            campaign_send(campaign)
+            self.message_user(request, gettext("The campaign is being sent."))
+            return HttpResponseRedirect(change_url)
+        count = campaign_recipients(campaign).count()
+        personalized = campaign_is_personalized(campaign)
+        quota = quota_error = None
+        try:
+            client = client_for_channel(campaign.channel)
+            limit, used = client.quota(), client.quota_consumption()
+            quota = {
+                "limited": limit.type == "limited",
+                "value": limit.value,
+                "used": used.total_usage,
+                "remaining": None
+                if limit.type != "limited"
+                else max((limit.value or 0) - used.total_usage, 0),
+            }
+        except LineApiError as error:
+            quota_error = str(error)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "title": gettext("Send %(name)s") % {"name": campaign.name},
+            "campaign": campaign,
+            "recipient_count": count,
+            "api": gettext("push, one request per member")
+            if personalized
+            else gettext("multicast, up to 500 members a request"),
+            "quota": quota,
+            "quota_error": quota_error,
+            "over_quota": bool(quota and quota["remaining"] is not None)
+            and count > quota["remaining"],
+            "can_send": campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/campaigns/campaign/send_confirm.html", context)
+
+    def progress_view(self, request, pk):
+        """GET: the counts the progress bar shows, as JSON."""
+        campaign = self._campaign(request, pk, change=False)
+        return JsonResponse(
+            {
+                "status": campaign.status,
+                "statusLabel": campaign.get_status_display(),
+                "total": campaign.total_count,
+                "sent": campaign.sent_count,
+                "failed": campaign.failed_count,
+                "skipped": campaign.skipped_count,
+                "remaining": campaign.remaining_count,
+            }
+        )
+
+    def control_view(self, request, pk):
+        """POST action=pause|resume|cancel."""
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        campaign = self._campaign(request, pk, change=True)
+        actions = {"pause": campaign_pause, "resume": campaign_resume, "cancel": campaign_cancel}
+        action = actions.get(request.POST.get("action", ""))
+        if action is None or not action(campaign):
+            self.message_user(request, gettext("The campaign cannot do that now."), level=WARNING)
+        return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
