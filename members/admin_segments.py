@@ -20,7 +20,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from linebot.models import Channel
+from linebot.models import Channel, RichMenu
 
 from .audiences import MAX_UPLOAD_BYTES, audience_import, audience_match
 from .models import (
@@ -37,6 +37,7 @@ from .models import (
 from .segment_export import segment_export_csv_lines
 from .segments import (
     CONDITION_TYPES,
+    RICH_MENU_AREAS,
     segment_count,
     segment_queryset,
     segment_session,
@@ -63,6 +64,27 @@ class SegmentForm(forms.ModelForm):
         model = Segment
         fields = ("channel", "name", "description", "definition")
         widgets = {"definition": forms.Textarea(attrs={"rows": 8, "class": "vLargeTextField"})}
+
+
+def _rich_menu_options() -> list[dict]:
+    """The rich menus the builder offers, each with its areas (numbered from 1, labelled by
+    the area's action label when it has one)."""
+    options = []
+    for menu in RichMenu.objects.only("pk", "name", "channel_id", "areas").order_by("name", "pk"):
+        areas = menu.areas if isinstance(menu.areas, list) else []
+        labels = []
+        for index, area in enumerate(areas[:RICH_MENU_AREAS], start=1):
+            action = area.get("action") if isinstance(area, dict) else None
+            label = action.get("label") if isinstance(action, dict) else None
+            if label:
+                text = gettext("area %(n)s (%(label)s)") % {"n": index, "label": label}
+            else:
+                text = gettext("area %(n)s") % {"n": index}
+            labels.append({"value": index, "label": text})
+        options.append(
+            {"value": menu.pk, "label": menu.name, "channel": menu.channel_id, "areas": labels}
+        )
+    return options
 
 
 def _builder_options() -> dict:
@@ -94,6 +116,11 @@ def _builder_options() -> dict:
         "audiences": [
             {"value": a.pk, "label": a.name, "channel": a.channel_id}
             for a in Audience.objects.only("pk", "name", "channel_id")
+        ],
+        "richMenus": _rich_menu_options(),
+        "richMenuAreas": [
+            {"value": n, "label": gettext("area %(n)s") % {"n": n}}
+            for n in range(1, RICH_MENU_AREAS + 1)
         ],
         "text": {
             "all": gettext("all of"),
@@ -146,6 +173,10 @@ def _builder_options() -> dict:
             "matchAny": gettext("has any of"),
             "matchAll": gettext("has all of"),
             "matchNone": gettext("has none of"),
+            "tapped": gettext("tapped"),
+            "anyRichMenu": gettext("any rich menu"),
+            "anyArea": gettext("any area"),
+            "times": gettext("times"),
         },
         "ops": {
             "eq": gettext("="),

@@ -35,6 +35,9 @@ event_followup     ``kind``, ``name``, ``days``, ``then_kind``, ``then_name``,
 wrote              ``days``, ``happened`` (bool): the member wrote to us in the last N days
 received_campaign  ``campaign`` (id), ``happened`` (bool): our message log has a message of
                    that campaign to the member
+rich_menu_tap      ``rich_menu`` (id, null: any of the channel's menus), ``area`` (1-20, null:
+                   any), ``days`` (0: ever), ``op`` (``gte gt eq lte lt``), ``value``: taps
+                   counted from the rich menu tap log
 segment            ``segment`` (id), ``member`` (bool): in (or not in) another segment
 audience           ``audience`` (id), ``member`` (bool): in (or not in) an uploaded audience
 =================  ==========================================================================
@@ -84,6 +87,8 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from linebot.models import RichMenu
+
 from .models import (
     Audience,
     AudienceEntry,
@@ -101,6 +106,7 @@ from .models import (
     MessageStatus,
     Prefecture,
     Rank,
+    RichMenuTap,
     Segment,
 )
 
@@ -129,6 +135,7 @@ EVENT_OPS = ("gte", "gt", "eq", "lte", "lt")
 ATTRIBUTE_OPS = ("eq", "ne", "contains", "gt", "gte", "lt", "lte", "exists", "not_exists")
 ATTRIBUTE_TYPES = ("string", "number", "boolean", "date")
 FOLLOWED_OPS = ("within_days", "before", "after", "between")
+RICH_MENU_AREAS = 20  # LINE allows at most 20 areas per rich menu
 
 CONDITION_TYPES = {
     "gender": gettext_lazy("Gender"),
@@ -147,6 +154,7 @@ CONDITION_TYPES = {
     "event_followup": gettext_lazy("Event not followed by another"),
     "wrote": gettext_lazy("Wrote to us"),
     "received_campaign": gettext_lazy("Received campaign"),
+    "rich_menu_tap": gettext_lazy("Rich menu taps"),
     "segment": gettext_lazy("In another segment"),
     "audience": gettext_lazy("In an uploaded audience"),
 }
@@ -366,6 +374,8 @@ def _validate_condition(node, path, problems, context) -> None:
         if campaign is None or campaign < 1:
             problems.add(path, _("received campaign needs a campaign"))
         _check_bool(node, path, problems, "happened")
+    elif kind == "rich_menu_tap":
+        _validate_rich_menu_tap(node, path, problems, context)
     elif kind == "segment":
         _validate_segment_reference(node, path, problems, context)
     elif kind == "audience":
@@ -414,6 +424,26 @@ def _validate_attribute(node, path, problems) -> None:
         problems.add(path, _("custom attribute %(key)s needs a text value") % {"key": key})
     elif value_type == "string" and op in ("gt", "gte", "lt", "lte"):
         problems.add(path, _("text attributes are compared with is, is not or contains"))
+
+
+def _validate_rich_menu_tap(node, path, problems, context) -> None:
+    menu = node.get("rich_menu")
+    if menu is not None:  # null (or no key): any rich menu
+        menu_id = _as_int(menu)
+        query = RichMenu.objects.filter(pk=menu_id)
+        if context.channel is not None:
+            query = query.filter(channel=context.channel)
+        if menu_id is None or menu_id < 1 or not query.exists():
+            problems.add(path, _("choose a rich menu of this channel"))
+    area = node.get("area")
+    if area is not None:  # null (or no key): any area
+        number = _as_int(area)
+        if number is None or not 1 <= number <= RICH_MENU_AREAS:
+            problems.add(path, _("rich menu area must be 1 to %(max)s") % {"max": RICH_MENU_AREAS})
+    _check_days(node, path, problems, allow_zero=True)
+    _check_comparison(
+        node, path, problems, what=_("tap count"), ops=EVENT_OPS, integer=True, minimum=0
+    )
 
 
 def _validate_segment_reference(node, path, problems, context) -> None:
@@ -727,6 +757,39 @@ def _event_q(node, now) -> Q:
     return Q(pk__in=totals.filter(condition).values("member_id"))
 
 
+def _rich_menu_taps(node, now) -> QuerySet:
+    taps = RichMenuTap.objects.all()
+    menu = _as_int(node.get("rich_menu"))
+    if menu is not None:
+        taps = taps.filter(rich_menu_id=menu)
+    area = _as_int(node.get("area"))
+    if area is not None:
+        taps = taps.filter(area=area)
+    days = _as_int(node.get("days")) or 0
+    if days:
+        taps = taps.filter(tapped_at__gte=now - dt.timedelta(days=days))
+    return taps
+
+
+def _rich_menu_tap_q(node, now) -> Q:
+    """Tap counts like event counts: ``Exists`` for "at least once" and "never", otherwise
+    members by their total; a total any member without taps satisfies ("fewer than 3")
+    matches those members too."""
+    taps = _rich_menu_taps(node, now)
+    op, value = node["op"], _as_int(node["value"])
+    if (op, value) in (("gte", 1), ("gt", 0)):
+        return Q(Exists(taps.filter(member=OuterRef("pk"))))
+    if (op, value) in (("lt", 1), ("eq", 0), ("lte", 0)):
+        return ~Q(Exists(taps.filter(member=OuterRef("pk"))))
+    # "*" lets the (member, tapped_at) index answer the count without the table.
+    totals = taps.order_by().values("member_id").annotate(total=Count("*"))
+    condition = _compare("total", op, value)
+    if _satisfies(op, 0, value):
+        # Members with no tap (a total of 0) match, so exclude those who fail instead.
+        return ~Q(pk__in=totals.filter(~condition).values("member_id"))
+    return Q(pk__in=totals.filter(condition).values("member_id"))
+
+
 def _event_followup_q(node, now) -> Q:
     window = dt.timedelta(hours=_as_int(node["within_hours"]))
     first = _events(node, now).filter(member=OuterRef("pk"), occurred_at__lte=now - window)
@@ -827,6 +890,7 @@ def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=(
         "event_followup": lambda n: _event_followup_q(n, now),
         "wrote": lambda n: _wrote_q(n, now),
         "received_campaign": _received_campaign_q,
+        "rich_menu_tap": lambda n: _rich_menu_tap_q(n, now),
         "audience": _audience_q,
     }
 
@@ -1056,6 +1120,8 @@ def _condition_text(node) -> str:
             else _("who did not receive campaign #%(id)s")
         )
         return template % {"id": node["campaign"]}
+    if kind == "rich_menu_tap":
+        return _rich_menu_tap_text(node)
     if kind == "segment":
         name = Segment.objects.filter(pk=node["segment"]).values_list("name", flat=True).first()
         template = (
@@ -1097,6 +1163,34 @@ def _event_text(node) -> str:
         "c": _comparison_text(op, value),
         "days": days,
     }
+
+
+def _rich_menu_tap_target_text(node) -> str:
+    menu_id, area = _as_int(node.get("rich_menu")), _as_int(node.get("area"))
+    if menu_id is None:
+        if area is None:
+            return _("any rich menu")
+        return _("area %(area)s of any rich menu") % {"area": area}
+    name = RichMenu.objects.filter(pk=menu_id).values_list("name", flat=True).first()
+    menu = name if name is not None else f"#{menu_id}"
+    if area is None:
+        return _("any area of “%(menu)s”") % {"menu": menu}
+    return _("area %(area)s of “%(menu)s”") % {"area": area, "menu": menu}
+
+
+def _rich_menu_tap_text(node) -> str:
+    what = _rich_menu_tap_target_text(node)
+    days = _as_int(node.get("days")) or 0
+    op, value = node["op"], _as_int(node["value"])
+    if (op, value) in (("lt", 1), ("eq", 0), ("lte", 0)):
+        if not days:
+            return _("who never tapped %(what)s") % {"what": what}
+        return _("who did not tap %(what)s %(days)s") % {"what": what, "days": _days_text(days)}
+    return ngettext(
+        "who tapped %(what)s %(c)s time %(days)s",
+        "who tapped %(what)s %(c)s times %(days)s",
+        value,
+    ) % {"what": what, "c": _comparison_text(op, value), "days": _days_text(days)}
 
 
 def segment_summary(definition: dict) -> str:

@@ -34,6 +34,7 @@
     }),
     wrote: () => ({ days: 30, happened: true }),
     received_campaign: () => ({ campaign: "", happened: true }),
+    rich_menu_tap: () => ({ rich_menu: null, area: null, days: 30, op: "gte", value: 1 }),
     segment: () => ({ segment: null, member: true }),
     audience: () => ({ audience: null, member: true }),
   };
@@ -96,10 +97,11 @@
     return input;
   }
 
-  function pick(node, key, choices, label) {
-    // A single choice among objects (segments, audiences, tags) that starts unset.
+  function pick(node, key, choices, label, { blank = "---------", rerender = false } = {}) {
+    // A single choice among objects (segments, audiences, tags) that starts unset (null;
+    // for some conditions unset means "any", which ``blank`` then says).
     const input = el("select", { "aria-label": label || key, "data-key": key }, [
-      el("option", { value: "", text: "---------" }),
+      el("option", { value: "", text: blank }),
       ...choices.map((choice) => {
         const option = el("option", { value: String(choice.value), text: choice.label });
         if (String(node[key]) === String(choice.value)) option.selected = true;
@@ -108,7 +110,7 @@
     ]);
     input.addEventListener("change", () => {
       node[key] = input.value ? Number(input.value) : null;
-      changed(false);
+      changed(rerender);
     });
     return input;
   }
@@ -311,6 +313,29 @@
       bool(n, "happened", T.received, T.notReceived),
       input(n, "campaign", { numeric: true, size: 6, label: T.campaignId }),
     ],
+    rich_menu_tap: (n) => {
+      const menus = forChannel(OPTIONS.richMenus);
+      const menu = menus.find((item) => item.value === n.rich_menu);
+      if (n.rich_menu !== null && n.rich_menu !== undefined && !menu) {
+        // Another channel's (or a deleted) menu: show it, so the error beside it makes sense.
+        menus.push({ value: n.rich_menu, label: "#" + n.rich_menu, areas: [] });
+      }
+      // A chosen menu offers its own areas (labelled by their actions); otherwise 1 to 20.
+      const areas = (menu && menu.areas.length ? menu.areas : OPTIONS.richMenuAreas).slice();
+      if (n.area !== null && n.area !== undefined && !areas.some((a) => a.value === n.area)) {
+        areas.push({ value: n.area, label: String(n.area) });
+      }
+      return [
+        text(T.tapped),
+        pick(n, "rich_menu", menus, "rich menu", { blank: T.anyRichMenu, rerender: true }),
+        pick(n, "area", areas, "area", { blank: T.anyArea }),
+        text(T.inLast),
+        input(n, "days", { numeric: true, size: 4, label: T.daysZero }),
+        text(T.daysZero),
+        ...comparison(n, ["gte", "gt", "eq", "lte", "lt"], "taps"),
+        text(T.times),
+      ];
+    },
     segment: (n) => [
       bool(n, "member", T.inside, T.outside),
       pick(n, "segment", forChannel(OPTIONS.segments), "segment"),
