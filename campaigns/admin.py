@@ -1,7 +1,7 @@
 import json
 
 from django.contrib import admin
-from django.contrib.messages import WARNING
+from django.contrib.messages import ERROR, WARNING
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
@@ -10,8 +10,6 @@ from django.urls import path, reverse
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from linebot.client import client_for_channel
-from linebot.errors import LineApiError
 from linebot.validation import problem_text
 from members.models import Member, MessageStatus
 
@@ -19,6 +17,7 @@ from .delivery import (
     campaign_cancel,
     campaign_is_personalized,
     campaign_pause,
+    campaign_quota_check,
     campaign_recipients,
     campaign_resume,
     campaign_send,
@@ -346,39 +345,31 @@ class CampaignAdmin(admin.ModelAdmin):
         """Confirm and send: the recipient count against the channel's remaining quota."""
         campaign = self._campaign(request, pk, change=True)
         change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
+        check = campaign_quota_check(campaign)
         if request.method == "POST":
-            campaign_send(campaign)
-            self.message_user(request, gettext("The campaign is being sent."))
-            return HttpResponseRedirect(change_url)
-        count = campaign_recipients(campaign).count()
-        personalized = campaign_is_personalized(campaign)
-        quota = quota_error = None
-        try:
-            client = client_for_channel(campaign.channel)
-            limit, used = client.quota(), client.quota_consumption()
-            quota = {
-                "limited": limit.type == "limited",
-                "value": limit.value,
-                "used": used.total_usage,
-                "remaining": None
-                if limit.type != "limited"
-                else max((limit.value or 0) - used.total_usage, 0),
-            }
-        except LineApiError as error:
-            quota_error = str(error)
+            if check.over_quota:
+                self.message_user(
+                    request,
+                    gettext(
+                        "Not sent: %(count)d recipients, but only %(remaining)d messages "
+                        "are left in this month's quota."
+                    )
+                    % {"count": check.recipients, "remaining": check.remaining},
+                    level=ERROR,
+                )
+            else:
+                campaign_send(campaign)
+                self.message_user(request, gettext("The campaign is being sent."))
+                return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
             "title": gettext("Send %(name)s") % {"name": campaign.name},
             "campaign": campaign,
-            "recipient_count": count,
+            "check": check,
             "api": gettext("push, one request per member")
-            if personalized
+            if campaign_is_personalized(campaign)
             else gettext("multicast, up to 500 members a request"),
-            "quota": quota,
-            "quota_error": quota_error,
-            "over_quota": bool(quota and quota["remaining"] is not None)
-            and count > quota["remaining"],
             "can_send": campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
             "change_url": change_url,
         }

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
@@ -40,6 +41,36 @@ logger = logging.getLogger(__name__)
 # Members per push batch: one task's worth of work, small enough to pause promptly.
 PUSH_BATCH_SIZE = 100
 WRITE_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class QuotaCheck:
+    """What a send would use against the channel's monthly quota (``remaining`` None: no limit)."""
+
+    recipients: int
+    used: int | None = None
+    limit: int | None = None
+    remaining: int | None = None
+    error: str = ""
+
+    @property
+    def over_quota(self) -> bool:
+        return self.remaining is not None and self.recipients > self.remaining
+
+
+def campaign_quota_check(campaign: Campaign) -> QuotaCheck:
+    """Recipients now against LINE's quota and consumption (one message per recipient)."""
+    recipients = campaign_recipients(campaign).count()
+    try:
+        client = client_for_channel(campaign.channel)
+        quota, consumption = client.quota(), client.quota_consumption()
+    except LineApiError as error:
+        return QuotaCheck(recipients=recipients, error=str(error))
+    used = consumption.total_usage
+    if quota.type != "limited":
+        return QuotaCheck(recipients=recipients, used=used)
+    limit = quota.value or 0
+    return QuotaCheck(recipients=recipients, used=used, limit=limit, remaining=max(limit - used, 0))
 
 
 class BatchRetry(Exception):

@@ -2,6 +2,8 @@
 
 import time
 
+from django.urls import reverse
+
 from campaigns.delivery import (
     campaign_cancel,
     campaign_pause,
@@ -246,3 +248,25 @@ def test_cancel_skips_what_is_left(line_app):
         SkipReason.CANCELLED
     }
     assert not campaign_resume(campaign)
+
+
+def test_the_confirm_page_stops_a_send_over_the_monthly_quota(line_app, admin_client):
+    friends(line_app, 3)
+    campaign = campaign_for(line_app.channel, [{"type": "text", "text": "Big sale"}])
+    line_app.control.quota_set(line_app.channel.channel_id, 10, usage=8)
+    url = reverse("admin:campaigns_campaign_send", args=[campaign.pk])
+
+    page = admin_client.get(url)
+    check = page.context["check"]
+    assert (check.recipients, check.limit, check.used, check.remaining) == (3, 10, 8, 2)
+    assert check.over_quota
+
+    admin_client.post(url)
+    campaign.refresh_from_db()
+    assert campaign.status == CampaignStatus.DRAFT
+    assert line_app.control.requests(endpoint="multicast") == []
+
+    line_app.control.quota_set(line_app.channel.channel_id, None)
+    admin_client.post(url)
+    campaign = finished(campaign)
+    assert campaign.sent_count == 3

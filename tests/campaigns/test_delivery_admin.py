@@ -42,7 +42,7 @@ def test_pages_render_with_the_recipient_count(admin_client, campaign):
 
     confirm = admin_client.get(reverse("admin:campaigns_campaign_send", args=[campaign.pk]))
     assert confirm.status_code == 200
-    assert confirm.context["recipient_count"] == 2
+    assert confirm.context["check"].recipients == 2
     assert b"Confirm and send now" in confirm.content
 
 
