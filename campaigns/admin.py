@@ -20,7 +20,9 @@ from .delivery import (
     campaign_quota_check,
     campaign_recipients,
     campaign_resume,
+    campaign_schedule,
     campaign_send,
+    campaign_unschedule,
 )
 from .flex_library import STARTERS
 from .message_templates import (
@@ -317,6 +319,14 @@ class CampaignAdmin(admin.ModelAdmin):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+        if "scheduled_at" in form.changed_data:
+            if obj.scheduled_at and obj.status in (
+                CampaignStatus.DRAFT,
+                CampaignStatus.SCHEDULED,
+            ):
+                campaign_schedule(obj, at=obj.scheduled_at)
+            elif obj.scheduled_at is None:
+                campaign_unschedule(obj)
 
     def get_urls(self):
         view = self.admin_site.admin_view

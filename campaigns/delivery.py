@@ -9,6 +9,7 @@ repeat carries the same keys, so LINE answers 409 ("already accepted") instead o
 from __future__ import annotations
 
 import itertools
+import json
 import logging
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -365,15 +366,63 @@ def campaign_finish_if_done(campaign_id: int) -> bool:
     )
 
 
+def campaign_schedule(campaign: Campaign, *, at) -> None:
+    """Send at ``at`` through django-celery-beat; the campaign owns its one-off beat task.
+
+    Scheduling again moves the time of the same task.
+    """
+    from django_celery_beat.models import ClockedSchedule, PeriodicTask
+
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            raise ValueError(f"campaign {campaign.pk} is {campaign.status}: too late to schedule")
+        task = campaign.schedule_task
+        if task is None:
+            task = PeriodicTask.objects.create(
+                name=f"campaign {campaign.pk}",
+                task="campaigns.tasks.send_scheduled_campaign",
+                args=json.dumps([campaign.pk]),
+                clocked=ClockedSchedule.objects.create(clocked_time=at),
+                one_off=True,
+            )
+        else:
+            ClockedSchedule.objects.filter(pk=task.clocked_id).update(clocked_time=at)
+            # Beat notices changes by this row's save (PeriodicTasks.changed).
+            task.enabled = True
+            task.save()
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=CampaignStatus.SCHEDULED, scheduled_at=at, schedule_task=task
+        )
+
+
+def campaign_unschedule(campaign: Campaign) -> None:
+    """Remove the campaign's beat task (and its clocked time), if it has one."""
+    from django_celery_beat.models import ClockedSchedule, PeriodicTask
+
+    with transaction.atomic():
+        task_id = Campaign.objects.filter(pk=campaign.pk).values("schedule_task_id")
+        task = PeriodicTask.objects.filter(pk__in=task_id).first()
+        if task is not None:
+            clocked_id = task.clocked_id
+            task.delete()
+            ClockedSchedule.objects.filter(pk=clocked_id).delete()
+        Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SCHEDULED).update(
+            status=CampaignStatus.DRAFT
+        )
+
+
 def campaign_send(campaign: Campaign) -> None:
     """Start sending now: the worker resolves the recipients and fans out the batches."""
     from .tasks import send_campaign
 
-    updated = Campaign.objects.filter(
-        pk=campaign.pk, status__in=[CampaignStatus.DRAFT, CampaignStatus.SCHEDULED]
-    ).update(status=CampaignStatus.SENDING)
-    if updated:
-        transaction.on_commit(lambda: send_campaign.delay(campaign.pk))
+    with transaction.atomic():
+        campaign_unschedule(campaign)
+        updated = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.DRAFT).update(
+            status=CampaignStatus.SENDING
+        )
+        if updated:
+            transaction.on_commit(lambda: send_campaign.delay(campaign.pk))
 
 
 def campaign_pause(campaign: Campaign) -> bool:
@@ -411,6 +460,7 @@ def campaign_cancel(campaign: Campaign) -> bool:
         ).update(status=CampaignStatus.CANCELLED, finished_at=timezone.now())
         if not updated:
             return False
+        campaign_unschedule(campaign)
         skipped = Delivery.objects.filter(
             campaign_id=campaign.pk, status=DeliveryStatus.PENDING
         ).update(status=DeliveryStatus.SKIPPED, reason=SkipReason.CANCELLED)

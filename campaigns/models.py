@@ -228,7 +228,18 @@ class Campaign(models.Model):
     status = models.CharField(
         _("status"), max_length=16, choices=CampaignStatus.choices, default=CampaignStatus.DRAFT
     )
-    scheduled_at = models.DateTimeField(_("scheduled for"), null=True, blank=True)
+    scheduled_at = models.DateTimeField(
+        _("scheduled for"), null=True, blank=True, help_text=_("Empty: send when confirmed.")
+    )
+    schedule_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("beat task"),
+    )
     total_count = models.PositiveIntegerField(_("recipients"), default=0)
     sent_count = models.PositiveIntegerField(_("sent"), default=0)
     failed_count = models.PositiveIntegerField(_("failed"), default=0)

@@ -8,6 +8,7 @@ from .delivery import (
     campaign_finish_if_done,
     campaign_pending_batches,
     campaign_prepare,
+    campaign_send,
     campaign_send_batch,
 )
 from .models import AutoReply, Campaign, CampaignStatus
@@ -45,3 +46,11 @@ def send_campaign_batch(self, campaign_id: int, batch_id: int) -> None:
     except BatchRetry as error:
         countdown = min(2 ** min(self.request.retries, 6), 60)
         raise self.retry(exc=error, countdown=countdown) from error
+
+
+@shared_task(ignore_result=True, acks_late=True)
+def send_scheduled_campaign(campaign_id: int) -> None:
+    """Fired by the campaign's one-off beat task at its time."""
+    campaign = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SCHEDULED).first()
+    if campaign is not None:
+        campaign_send(campaign)
