@@ -20,8 +20,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.db import transaction
 
+from campaigns.delivery import campaign_send
 from campaigns.flex_library import starter_get
-from campaigns.models import AutoReply, AutoReplyTrigger, MatchType, MessageTemplate
+from campaigns.models import AutoReply, AutoReplyTrigger, Campaign, MatchType, MessageTemplate
 from crm import roles
 from linebot.channels import channel_upsert
 from linebot.models import Channel, Platform, RichMenu
@@ -190,6 +191,10 @@ def demo_conversations() -> str:
             rank=profile["rank"], points=profile["points"], prefecture=Prefecture.TOKYO
         )
     control.block(cid, ken)
+    while not Member.objects.filter(line_user_id=ken, friend_status=FriendStatus.BLOCKED).exists():
+        if time.monotonic() > deadline:
+            return "The worker did not handle the demo webhooks; is it running?"
+        time.sleep(0.5)
     # Hanako is also a site customer: link her the way a signed link URL would.
     member_link(
         member=Member.objects.get(channel=channel, line_user_id=hanako),
@@ -251,17 +256,23 @@ def _demo_menu(channel: Channel, *, name: str, rgb, chat_bar: str) -> RichMenu:
 
 
 def demo_marketing(channel: Channel) -> None:
-    """A segment, a message template and a rich menu per segment, synced to the sandbox."""
+    """A segment, a coupon template sent to it as a campaign, and a rich menu per segment."""
     gold, _created = Segment.objects.get_or_create(
         channel=channel,
         name="ゴールド以上の友だち",
         defaults={"definition": GOLD_SEGMENT, "description": "Gold and Platinum friends"},
     )
     starter = starter_get("coupon")
-    MessageTemplate.objects.get_or_create(
+    coupon, _created = MessageTemplate.objects.get_or_create(
         name="ゴールド会員クーポン",
         defaults={"channel": channel, "messages": [starter.message]},
     )
+    if not Campaign.objects.filter(channel=channel).exists():
+        campaign = Campaign.objects.create(
+            channel=channel, name="ゴールド会員限定クーポン", template=coupon
+        )
+        campaign.segments.add(gold)
+        campaign_send(campaign)
     if RichMenu.objects.filter(channel=channel).exists():
         return
     everyone = _demo_menu(channel, name="standard", rgb=(6, 150, 85), chat_bar="メニュー")
