@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "linebot",
     "members",
     "campaigns",
+    "journeys",  # step sequences and triggers (uses campaigns' sending pipeline)
+    "integrations",  # the REST API for the company's systems (members and events)
 ]
 
 MIDDLEWARE = [

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from linebot.models import Channel
 
+from . import signals
 from .models import (
     AccountLinkNonce,
     FriendStatus,
@@ -87,6 +88,7 @@ def member_link(
         method=method,
         by_staff=by_staff,
     )
+    signals.member_linked.send(sender=Member, member=member, link=link, method=method)
     return link
 
 

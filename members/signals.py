@@ -16,3 +16,7 @@ message_received = Signal()
 postback_received = Signal()
 # channel, line_user_id, result ("ok" or "failed"), nonce, event
 account_link_received = Signal()
+# member, link (MemberLink), method: sent when a member is linked to a site user
+member_linked = Signal()
+# member, event (MemberEvent), created (False for a repeated idempotency key)
+member_event_recorded = Signal()

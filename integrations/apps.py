@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class IntegrationsConfig(AppConfig):
+    """The REST API through which the company's systems report members and events."""
+
+    name = "integrations"
+    verbose_name = _("Integrations")
