@@ -32,7 +32,7 @@ from .message_templates import (
     template_test_recipients,
     template_test_send,
 )
-from .models import AutoReply, Campaign, CampaignStatus, MessageTemplate
+from .models import AutoReply, Campaign, CampaignStatus, MessageTemplate, SendingPolicy
 
 EDITOR_URLS = "admin:campaigns_messagetemplate"
 
@@ -410,3 +410,23 @@ class CampaignAdmin(admin.ModelAdmin):
         if action is None or not action(campaign):
             self.message_user(request, gettext("The campaign cannot do that now."), level=WARNING)
         return HttpResponseRedirect(reverse("admin:campaigns_campaign_change", args=[campaign.pk]))
+
+
+@admin.register(SendingPolicy)
+class SendingPolicyAdmin(admin.ModelAdmin):
+    """Per channel: the marketing frequency cap and the quiet hours."""
+
+    list_display = (
+        "channel",
+        "frequency_cap_count",
+        "frequency_cap_days",
+        "quiet_hours_start",
+        "quiet_hours_end",
+        "updated_at",
+    )
+    list_select_related = ("channel",)
+    fieldsets = (
+        (None, {"fields": ("channel",)}),
+        (_("Frequency cap"), {"fields": (("frequency_cap_count", "frequency_cap_days"),)}),
+        (_("Quiet hours"), {"fields": (("quiet_hours_start", "quiet_hours_end"),)}),
+    )

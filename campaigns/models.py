@@ -400,3 +400,72 @@ class Delivery(models.Model):
 
     def __str__(self):
         return f"{self.campaign_id} → {self.member_id}"
+
+
+class SendingPolicy(models.Model):
+    """A channel's limits on marketing sends: a frequency cap and quiet hours (Japan time).
+
+    Campaigns and steps both count toward the cap and both wait out the quiet hours.
+    """
+
+    channel = models.OneToOneField(
+        Channel,
+        on_delete=models.CASCADE,
+        related_name="sending_policy",
+        verbose_name=_("channel"),
+    )
+    frequency_cap_count = models.PositiveIntegerField(
+        _("at most this many marketing messages"),
+        null=True,
+        blank=True,
+        help_text=_("Per member, counted across campaigns and step sequences. Empty: no cap."),
+    )
+    frequency_cap_days = models.PositiveIntegerField(
+        _("in this many days"),
+        default=7,
+        help_text=_("The window the cap counts over, ending now."),
+    )
+    quiet_hours_start = models.TimeField(
+        _("quiet hours from"),
+        null=True,
+        blank=True,
+        help_text=_("Japan time. Sends wait until the quiet hours end. Empty: no quiet hours."),
+    )
+    quiet_hours_end = models.TimeField(
+        _("quiet hours until"),
+        null=True,
+        blank=True,
+        help_text=_("Japan time; may be earlier than the start (the quiet hours span midnight)."),
+    )
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("sending policy")
+        verbose_name_plural = _("sending policies")
+        ordering = ["channel"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(quiet_hours_start__isnull=True, quiet_hours_end__isnull=True)
+                | models.Q(quiet_hours_start__isnull=False, quiet_hours_end__isnull=False),
+                name="sendingpolicy_quiet_hours_both_or_neither",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(frequency_cap_days__gte=1),
+                name="sendingpolicy_cap_days_positive",
+            ),
+        ]
+
+    def __str__(self):
+        return str(self.channel)
+
+    def clean(self):
+        if (self.quiet_hours_start is None) != (self.quiet_hours_end is None):
+            raise ValidationError(
+                {"quiet_hours_end": _("Give both ends of the quiet hours, or neither.")}
+            )
+        if self.quiet_hours_start is not None and self.quiet_hours_start == self.quiet_hours_end:
+            raise ValidationError(
+                {"quiet_hours_end": _("The quiet hours must end at another time than they start.")}
+            )
+        if self.frequency_cap_days is not None and self.frequency_cap_days < 1:
+            raise ValidationError({"frequency_cap_days": _("Count over at least one day.")})

@@ -44,6 +44,7 @@ ROLES: dict[str, list[str]] = {
             "triggerrule",
             "autoreply",
             "trackedlink",
+            "sendingpolicy",
         ),
         *_crud("linebot", "richmenu", "richmenualias"),
         *_crud("members", "richmenurule"),
