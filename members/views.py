@@ -1,11 +1,13 @@
-"""Member-facing pages: link a LINE account to a membership, and manage it."""
+"""Member-facing pages: link a LINE account to a membership, and manage it; the click redirect
+of tracked links."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponseBadRequest
+from django.http import HttpResponseBadRequest, HttpResponseRedirect
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from linebot.models import Channel
@@ -18,7 +20,8 @@ from .linking import (
     member_link,
     member_unlink,
 )
-from .models import LinkMethod, Member, MemberLink
+from .models import LinkMethod, Member, MemberLink, TrackedLink
+from .tracking import link_click_record, link_request_is_preview
 
 
 @login_required
@@ -94,3 +97,22 @@ def me(request):
             return HttpResponseBadRequest()
         return redirect("members:me")
     return render(request, "members/me.html", {"links": links})
+
+
+@never_cache
+@require_http_methods(["GET", "HEAD"])
+def tracked_link_redirect(request, token):
+    """A tracked link in a message: count the click, then go to the stored destination.
+
+    Only URLs we stored can be reached (no open redirect); previews and prefetches by link
+    preview fetchers are redirected but not counted.
+    """
+    link = get_object_or_404(
+        TrackedLink.objects.only("url", "member_id", "source", "source_id"), token=token
+    )
+    if not link_request_is_preview(method=request.method, meta=request.META):
+        link_click_record(link)
+    response = HttpResponseRedirect(link.url)
+    response["Referrer-Policy"] = "no-referrer"
+    response["X-Robots-Tag"] = "noindex"
+    return response
