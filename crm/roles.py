@@ -49,6 +49,7 @@ ROLES: dict[str, list[str]] = {
         *_crud("linebot", "richmenu", "richmenualias"),
         *_crud("members", "richmenurule"),
         *_view("members", "richmenurelink", "memberrichmenu", "richmenutap"),
+        *_view("members", "trackedlink", "linkclick"),
         "campaigns.send_campaign",
         *_view("campaigns", "delivery", "enrollment"),
         *_view("django_celery_beat", "periodictask", "clockedtask", "crontabschedule"),
