@@ -35,6 +35,9 @@ event_followup     ``kind``, ``name``, ``days``, ``then_kind``, ``then_name``,
 wrote              ``days``, ``happened`` (bool): the member wrote to us in the last N days
 received_campaign  ``campaign`` (id), ``happened`` (bool): our message log has a message of
                    that campaign to the member
+clicked            ``campaign`` (id, null: any campaign), ``days`` (0: ever), ``happened``
+                   (bool): the member clicked a tracked link of that campaign
+                   (``members.tracking``)
 rich_menu_tap      ``rich_menu`` (id, null: any of the channel's menus), ``area`` (1-20, null:
                    any), ``days`` (0: ever), ``op`` (``gte gt eq lte lt``), ``value``: taps
                    counted from the rich menu tap log
@@ -97,6 +100,7 @@ from .models import (
     EventKind,
     FriendStatus,
     Gender,
+    LinkClick,
     LinkMethod,
     Member,
     MemberEvent,
@@ -154,6 +158,7 @@ CONDITION_TYPES = {
     "event_followup": gettext_lazy("Event not followed by another"),
     "wrote": gettext_lazy("Wrote to us"),
     "received_campaign": gettext_lazy("Received campaign"),
+    "clicked": gettext_lazy("Clicked a link"),
     "rich_menu_tap": gettext_lazy("Rich menu taps"),
     "segment": gettext_lazy("In another segment"),
     "audience": gettext_lazy("In an uploaded audience"),
@@ -373,6 +378,12 @@ def _validate_condition(node, path, problems, context) -> None:
         campaign = _as_int(node.get("campaign"))
         if campaign is None or campaign < 1:
             problems.add(path, _("received campaign needs a campaign"))
+        _check_bool(node, path, problems, "happened")
+    elif kind == "clicked":
+        campaign = node.get("campaign")
+        if campaign not in (None, "") and (_as_int(campaign) is None or _as_int(campaign) < 1):
+            problems.add(path, _("clicked needs a campaign ID, or none for any campaign"))
+        _check_days(node, path, problems, allow_zero=True)
         _check_bool(node, path, problems, "happened")
     elif kind == "rich_menu_tap":
         _validate_rich_menu_tap(node, path, problems, context)
@@ -829,6 +840,18 @@ def _received_campaign_q(node) -> Q:
     return Q(received) if node.get("happened", True) else ~Q(received)
 
 
+def _clicked_q(node, now) -> Q:
+    clicks = LinkClick.objects.filter(member=OuterRef("pk"), source=MessageSource.CAMPAIGN)
+    campaign = node.get("campaign")
+    if campaign not in (None, ""):
+        clicks = clicks.filter(source_id=_as_int(campaign))
+    days = _as_int(node.get("days")) or 0
+    if days:
+        clicks = clicks.filter(clicked_at__gte=now - dt.timedelta(days=days))
+    clicked = Exists(clicks)
+    return Q(clicked) if node.get("happened", True) else ~Q(clicked)
+
+
 AUDIENCE_HASHED_MAX = 200_000  # entries; fits the segment session's work_mem when hashed
 
 AUDIENCE_MEMBER_FIELDS = {
@@ -890,6 +913,7 @@ def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=(
         "event_followup": lambda n: _event_followup_q(n, now),
         "wrote": lambda n: _wrote_q(n, now),
         "received_campaign": _received_campaign_q,
+        "clicked": lambda n: _clicked_q(n, now),
         "rich_menu_tap": lambda n: _rich_menu_tap_q(n, now),
         "audience": _audience_q,
     }
@@ -1120,6 +1144,8 @@ def _condition_text(node) -> str:
             else _("who did not receive campaign #%(id)s")
         )
         return template % {"id": node["campaign"]}
+    if kind == "clicked":
+        return _clicked_text(node)
     if kind == "rich_menu_tap":
         return _rich_menu_tap_text(node)
     if kind == "segment":
@@ -1163,6 +1189,18 @@ def _event_text(node) -> str:
         "c": _comparison_text(op, value),
         "days": days,
     }
+
+
+def _clicked_text(node) -> str:
+    campaign = node.get("campaign")
+    values = {"id": campaign, "days": _days_text(node.get("days"))}
+    if node.get("happened", True):
+        if campaign in (None, ""):
+            return _("who clicked a link in any campaign %(days)s") % values
+        return _("who clicked a link in campaign #%(id)s %(days)s") % values
+    if campaign in (None, ""):
+        return _("who clicked no link in any campaign %(days)s") % values
+    return _("who clicked no link in campaign #%(id)s %(days)s") % values
 
 
 def _rich_menu_tap_target_text(node) -> str:

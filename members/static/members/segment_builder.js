@@ -34,6 +34,7 @@
     }),
     wrote: () => ({ days: 30, happened: true }),
     received_campaign: () => ({ campaign: "", happened: true }),
+    clicked: () => ({ campaign: null, days: 30, happened: true }),
     rich_menu_tap: () => ({ rich_menu: null, area: null, days: 30, op: "gte", value: 1 }),
     segment: () => ({ segment: null, member: true }),
     audience: () => ({ audience: null, member: true }),
@@ -129,10 +130,11 @@
     return field;
   }
 
-  function input(node, key, { type = "text", numeric = false, size = 8, label } = {}) {
+  function input(node, key, { type = "text", numeric = false, size = 8, label, placeholder } = {}) {
     const field = el("input", {
       type,
       size: String(size),
+      placeholder,
       "aria-label": label || key,
       "data-key": key,
       class: "sb-input",
@@ -312,6 +314,16 @@
     received_campaign: (n) => [
       bool(n, "happened", T.received, T.notReceived),
       input(n, "campaign", { numeric: true, size: 6, label: T.campaignId }),
+    ],
+    clicked: (n) => [
+      bool(n, "happened", T.clicked, T.notClicked),
+      text(T.linkInCampaign),
+      input(n, "campaign", {
+        numeric: true, size: 6, label: T.campaignIdAny, placeholder: T.anyCampaign,
+      }),
+      text(T.inLast),
+      input(n, "days", { numeric: true, size: 4, label: T.daysZero }),
+      text(T.daysZero),
     ],
     rich_menu_tap: (n) => {
       const menus = forChannel(OPTIONS.richMenus);
