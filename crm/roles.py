@@ -53,6 +53,7 @@ ROLES: dict[str, list[str]] = {
         "campaigns.send_campaign",
         *_view("campaigns", "delivery", "enrollment"),
         *_view("django_celery_beat", "periodictask", "clockedtask", "crontabschedule"),
+        *_view("integrations", "integration"),  # which systems report events; admins add/revoke
     ],
     # The 1:1 inbox: read members and their history, reply, tag; no sending to segments.
     SUPPORT: [

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "linebot.login",  # allauth's LINE provider, with base URLs from settings
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI served from our static files, not a CDN
     "django_celery_beat",
     "django_celery_results",
     "crm.apps.CrmConfig",
@@ -247,6 +249,20 @@ LINE_API_TIMEOUT = env.float("LINE_API_TIMEOUT", default=10.0)
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+# The integrations API (/api/v1/): requests per integration token, events per batch request.
+INTEGRATIONS_API_RATE = env.str("INTEGRATIONS_API_RATE", default="1200/min")
+INTEGRATIONS_EVENT_BATCH_MAX = env.int("INTEGRATIONS_EVENT_BATCH_MAX", default=500)
+SPECTACULAR_SETTINGS = {
+    "TITLE": "LINE CRM API",
+    "DESCRIPTION": "How the company's systems report members and events to the CRM.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 LOGGING = {

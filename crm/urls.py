@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("line/", include("linebot.urls")),
     path("members/", include("members.urls")),
+    path("api/v1/", include("integrations.urls")),
     path("l/", include("members.tracking_urls")),
 ]
 if settings.DEBUG:
