@@ -259,4 +259,4 @@ class MessageAdmin(admin.ModelAdmin):
         return False
 
 # The segment, audience and rich-menu admin live in modules of their own.
-from . import admin_richmenus, admin_segments  # noqa: E402, F401
+from . import admin_richmenus, admin_segments, admin_tracking  # noqa: E402, F401

@@ -2,11 +2,14 @@
 
 import json
 import re
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 from playwright.sync_api import expect
 
 from members.models import Member, Segment, Tag
+from members.tracking import track_links
 from tests.factories import ChannelFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -98,3 +101,68 @@ def test_staff_build_a_nested_segment_and_see_the_count_change(staff_page, live_
     expect(page.locator("a.segment-export")).to_have_attribute(
         "href", re.compile(rf"/admin/members/segment/{segment.pk}/export/$")
     )
+
+
+def test_staff_build_a_clicked_in_campaign_segment(staff_page, live_server):
+    channel = ChannelFactory(name="Click shop")
+    clicker, other = (
+        Member.objects.create(channel=channel, line_user_id="U" + f"{n:032x}", display_name=name)
+        for n, name in ((101, "Clicker"), (102, "Other"))
+    )
+    message = {
+        "type": "text",
+        "text": "Sale",
+        "quickReply": {
+            "items": [
+                {
+                    "type": "action",
+                    "action": {"type": "uri", "label": "Shop", "uri": "https://shop.example.jp/"},
+                }
+            ]
+        },
+    }
+    [tracked] = track_links([message], source="campaign", source_id=42, member=clicker)
+    redirect = tracked["quickReply"]["items"][0]["action"]["uri"]
+    assert (
+        requests.get(
+            live_server.url + urlsplit(redirect).path, allow_redirects=False, timeout=10
+        ).status_code
+        == 302
+    )
+
+    page = staff_page
+    page.goto(f"{live_server.url}/admin/members/segment/add/")
+    page.select_option("#id_channel", str(channel.pk))
+    page.fill("#id_name", "Clicked the sale")
+    count = page.locator("#segment-preview .sb-count")
+    expect(count).to_have_text("2 members match")
+
+    page.click("#segment-builder .sb-add-rule")
+    rule = page.locator('[data-path="root.rules[0]"]')
+    rule.locator("select.sb-type").select_option("clicked")
+    # Any campaign in the last 30 days, then campaign 42, then a campaign nobody clicked in.
+    expect(count).to_have_text("1 member matches")
+    expect(page.locator("#segment-preview .sb-sample")).to_contain_text("Clicker")
+    rule.get_by_label("campaign ID (blank: any)").fill("42")
+    expect(page.locator("#segment-preview .sb-summary")).to_have_text(
+        "Members who clicked a link in campaign #42 in the last 30 days"
+    )
+    expect(count).to_have_text("1 member matches")
+    rule.get_by_label("campaign ID (blank: any)").fill("43")
+    expect(count).to_have_text("0 members match")
+    rule.locator('select[data-key="happened"]').select_option("")
+    expect(count).to_have_text("2 members match")
+    rule.get_by_label("campaign ID (blank: any)").fill("x")
+    expect(rule.locator(".sb-error")).to_have_text(
+        "clicked needs a campaign ID, or none for any campaign"
+    )
+    rule.get_by_label("campaign ID (blank: any)").fill("42")
+    expect(count).to_have_text("1 member matches")
+    expect(page.locator("#segment-preview .sb-sample")).to_contain_text(other.display_name)
+
+    page.click("input[name=_save]")
+    expect(page.locator(".messagelist")).to_contain_text("was added successfully")
+    saved = Segment.objects.get(name="Clicked the sale")
+    assert saved.definition["root"]["rules"] == [
+        {"type": "clicked", "campaign": 42, "days": 30, "happened": False}
+    ]

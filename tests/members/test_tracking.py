@@ -299,3 +299,20 @@ def test_unknown_tokens_are_404_and_nothing_else_can_be_a_destination(client):
     assert client.get("/l/https:%2F%2Fevil.example").status_code == 404
     assert client.get("/l/?url=https://evil.example").status_code == 404
     assert not LinkClick.objects.exists()
+
+
+def test_staff_see_links_and_clicks_read_only_in_the_admin(client, admin_client):
+    channel = ChannelFactory()
+    aiko = member(channel)
+    path = tracked_url("https://shop.example.jp/sale", source="campaign", source_id=5, member=aiko)
+    client.get(path)
+    client.get(path)
+
+    links = admin_client.get("/admin/members/trackedlink/")
+    assert links.status_code == 200
+    assert "https://shop.example.jp/sale" in links.content.decode()
+    assert '<td class="field-click_count">2</td>' in links.content.decode()
+    clicks = admin_client.get("/admin/members/linkclick/")
+    assert clicks.status_code == 200
+    assert clicks.content.decode().count("https://shop.example.jp/sale") >= 2
+    assert admin_client.get("/admin/members/linkclick/add/").status_code == 403
