@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from linebot.client import client_for_channel
@@ -25,14 +25,17 @@ from members.conversations import message_readable_text
 from members.models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 from members.segments import segment_compile
 
+from .frequency import over_cap_member_ids, quiet_hours_end
 from .models import (
     Campaign,
+    CampaignRun,
     CampaignStatus,
     Delivery,
     DeliveryStatus,
     SendBatch,
     SendBatchStatus,
     SkipReason,
+    crontab_fields,
 )
 from .personalize import personalize_for_member, template_variables
 from .ratelimit import rate_limit_wait
@@ -95,10 +98,13 @@ def campaign_targets(campaign: Campaign) -> QuerySet[Member]:
 
 
 def campaign_recipients(campaign: Campaign) -> QuerySet[Member]:
-    """Who will be messaged: targets who are friends and did not opt out of marketing."""
-    return campaign_targets(campaign).filter(
+    """Who will be messaged: targets who are friends, did not opt out and are under the cap."""
+    members = campaign_targets(campaign).filter(
         friend_status=FriendStatus.FRIEND, marketing_opted_out_at__isnull=True
     )
+    if campaign.apply_frequency_cap:
+        members = members.exclude(id__in=over_cap_member_ids(campaign.channel_id))
+    return members
 
 
 def campaign_is_personalized(campaign: Campaign) -> bool:
@@ -116,43 +122,89 @@ def _skip_reason(friend_status: str, opted_out_at) -> str:
         return SkipReason.BLOCKED
     if friend_status != FriendStatus.FRIEND:
         return SkipReason.NOT_FRIEND
-    return SkipReason.OPTED_OUT
+    if opted_out_at is not None:
+        return SkipReason.OPTED_OUT
+    # Capped now, or at the first look a moment ago.
+    return SkipReason.FREQUENCY_CAP
+
+
+def _run_for(campaign: Campaign) -> CampaignRun:
+    """The campaign's current run (made if it has none yet); the campaign row is locked."""
+    if campaign.current_run_id is not None:
+        return CampaignRun.objects.get(pk=campaign.current_run_id)
+    run = _new_run(campaign)
+    Campaign.objects.filter(pk=campaign.pk).update(current_run=run)
+    return run
+
+
+def _new_run(campaign: Campaign, *, trigger: str = "", send_limit: int | None = None):
+    last = campaign.runs.aggregate(last=Max("number"))["last"] or 0
+    return CampaignRun.objects.create(
+        campaign=campaign, number=last + 1, trigger=trigger, send_limit=send_limit
+    )
 
 
 def campaign_prepare(campaign: Campaign) -> int:
-    """Resolve the recipients once and write their Delivery rows and batches, in chunks.
+    """Resolve the current run's recipients once; write their Delivery rows and batches.
 
-    Targets who blocked us, are not friends or opted out get a skipped row with the reason.
-    Runs once per campaign (``prepared_at``); returns the number of recipients.
+    Targets who blocked us, are not friends, opted out or are over the frequency cap get a
+    skipped row with the reason; so do recipients past the run's send limit (reason "quota"),
+    who are the last by member id. Runs once per run (``prepared_at``); returns the number of
+    members to message.
     """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
-        if campaign.prepared_at is not None:
-            return campaign.total_count - campaign.skipped_count
+        run = _run_for(campaign)
+        if run.prepared_at is not None:
+            return run.total_count - run.skipped_count
         size = PUSH_BATCH_SIZE if campaign_is_personalized(campaign) else MAX_MULTICAST_RECIPIENTS
         recipients = campaign_recipients(campaign).order_by("pk").values_list("pk", flat=True)
-        count = 0
-        for number, member_ids in enumerate(
-            _chunks(recipients.iterator(chunk_size=WRITE_CHUNK), size), start=1
-        ):
-            batch = SendBatch.objects.create(campaign=campaign, number=number)
+        limit = run.send_limit
+        count = over_limit = 0
+        number = 0
+        for member_ids in _chunks(recipients.iterator(chunk_size=WRITE_CHUNK), size):
+            if limit is not None and count + len(member_ids) > limit:
+                keep = max(limit - count, 0)
+                rest, member_ids = member_ids[keep:], member_ids[:keep]
+                Delivery.objects.bulk_create(
+                    [
+                        Delivery(
+                            campaign=campaign,
+                            run=run,
+                            member_id=pk,
+                            status=DeliveryStatus.SKIPPED,
+                            reason=SkipReason.QUOTA,
+                        )
+                        for pk in rest
+                    ]
+                )
+                over_limit += len(rest)
+            if not member_ids:
+                continue
+            number += 1
+            batch = SendBatch.objects.create(campaign=campaign, run=run, number=number)
             Delivery.objects.bulk_create(
-                [Delivery(campaign=campaign, member_id=pk, batch=batch) for pk in member_ids]
+                [
+                    Delivery(campaign=campaign, run=run, member_id=pk, batch=batch)
+                    for pk in member_ids
+                ]
             )
             count += len(member_ids)
-        recipient_ids = campaign_recipients(campaign).filter(pk=OuterRef("pk"))
+        # Every target without a row yet: exact even if the cap moved since the first query.
+        written = Delivery.objects.filter(run=run, member=OuterRef("pk"))
         skipped = (
             campaign_targets(campaign)
-            .filter(~Exists(recipient_ids))
+            .filter(~Exists(written))
             .order_by("pk")
             .values_list("pk", "friend_status", "marketing_opted_out_at")
         )
-        skipped_count = 0
+        skipped_count = over_limit
         for rows in _chunks(skipped.iterator(chunk_size=WRITE_CHUNK), WRITE_CHUNK):
             Delivery.objects.bulk_create(
                 [
                     Delivery(
                         campaign=campaign,
+                        run=run,
                         member_id=pk,
                         status=DeliveryStatus.SKIPPED,
                         reason=_skip_reason(status, opted_out_at),
@@ -162,12 +214,15 @@ def campaign_prepare(campaign: Campaign) -> int:
             )
             skipped_count += len(rows)
         now = timezone.now()
+        counts = {"total_count": count + skipped_count, "skipped_count": skipped_count}
+        CampaignRun.objects.filter(pk=run.pk).update(prepared_at=now, **counts)
         Campaign.objects.filter(pk=campaign.pk).update(
-            prepared_at=now,
             started_at=now,
             status=CampaignStatus.SENDING,
-            total_count=count + skipped_count,
-            skipped_count=skipped_count,
+            current_run=run,
+            sent_count=0,
+            failed_count=0,
+            **counts,
         )
     return count
 
@@ -176,7 +231,7 @@ def campaign_pending_batches(campaign: Campaign) -> list[int]:
     """Ids of the batches still to send (a few thousand at most: 500 members each)."""
     return list(
         campaign.batches.filter(status=SendBatchStatus.PENDING)
-        .order_by("number")
+        .order_by("run", "number")
         .values_list("pk", flat=True)
     )
 
@@ -259,12 +314,26 @@ def campaign_send_batch(*, campaign_id: int, batch_id: int) -> str:
     return "done"
 
 
-def _count(campaign: Campaign, *, sent: int = 0, failed: int = 0, skipped: int = 0) -> None:
-    Campaign.objects.filter(pk=campaign.pk).update(
-        sent_count=F("sent_count") + sent,
-        failed_count=F("failed_count") + failed,
-        skipped_count=F("skipped_count") + skipped,
-    )
+def _count(run_id: int, *, sent: int = 0, failed: int = 0, skipped: int = 0) -> None:
+    """Add to the run's counts, and to the campaign's while this run is its current one."""
+    if not (sent or failed or skipped):
+        return
+    changes = {
+        "sent_count": F("sent_count") + sent,
+        "failed_count": F("failed_count") + failed,
+        "skipped_count": F("skipped_count") + skipped,
+    }
+    CampaignRun.objects.filter(pk=run_id).update(**changes)
+    Campaign.objects.filter(current_run_id=run_id).update(**changes)
+
+
+def error_text(error: LineApiError) -> str:
+    """LINE's status, message and details, without the request id (stored apart): rows with
+    the same problem read the same, so results can group them."""
+    text = f"{error.status} {error.message}" if error.status is not None else error.message
+    if error.details:
+        text += " [" + "; ".join(str(detail) for detail in error.details) + "]"
+    return text
 
 
 def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
@@ -285,15 +354,16 @@ def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
     except LineApiError as error:
         if _is_transient(error):
             raise BatchRetry(str(error)) from error
-        deliveries.update(status=DeliveryStatus.FAILED, error=str(error), request_id=_rid(error))
-        SendBatch.objects.filter(pk=batch.pk).update(error=str(error), request_id=_rid(error))
-        _count(campaign, failed=len(rows))
+        text = error_text(error)
+        deliveries.update(status=DeliveryStatus.FAILED, error=text, request_id=_rid(error))
+        SendBatch.objects.filter(pk=batch.pk).update(error=text, request_id=_rid(error))
+        _count(batch.run_id, failed=len(rows))
         return True
     request_id = result.effective_request_id or ""
     deliveries.update(status=DeliveryStatus.SENT, sent_at=now, request_id=request_id)
     SendBatch.objects.filter(pk=batch.pk).update(request_id=request_id)
     _log_messages(campaign, [(member_id, messages) for _pk, member_id, _u in rows], now)
-    _count(campaign, sent=len(rows))
+    _count(batch.run_id, sent=len(rows))
     return True
 
 
@@ -336,7 +406,7 @@ def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
                 if _is_transient(error):
                     raise BatchRetry(str(error)) from error
                 Delivery.objects.filter(pk=delivery.pk).update(
-                    status=DeliveryStatus.FAILED, error=str(error), request_id=_rid(error)
+                    status=DeliveryStatus.FAILED, error=error_text(error), request_id=_rid(error)
                 )
                 failed += 1
                 continue
@@ -349,80 +419,229 @@ def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
             sent += 1
     except BatchRetry:
         _log_messages(campaign, sent_rows, timezone.now())
-        _count(campaign, sent=sent, failed=failed, skipped=skipped)
+        _count(batch.run_id, sent=sent, failed=failed, skipped=skipped)
         raise
     _log_messages(campaign, sent_rows, timezone.now())
-    _count(campaign, sent=sent, failed=failed, skipped=skipped)
+    _count(batch.run_id, sent=sent, failed=failed, skipped=skipped)
     return finished
 
 
 def campaign_finish_if_done(campaign_id: int) -> bool:
-    """Mark a sending campaign done once no delivery is pending."""
-    pending = Delivery.objects.filter(campaign_id=campaign_id, status=DeliveryStatus.PENDING)
-    return bool(
-        Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SENDING)
-        .exclude(Exists(pending))
-        .update(status=CampaignStatus.DONE, finished_at=timezone.now())
-    )
+    """Close the current run once none of its deliveries is pending.
+
+    A one-off campaign is then done; a recurring one waits, scheduled, for its next run.
+    """
+    campaign = Campaign.objects.filter(pk=campaign_id).only("current_run_id", "crontab").first()
+    if campaign is None or campaign.current_run_id is None:
+        return False
+    pending = Delivery.objects.filter(run_id=campaign.current_run_id, status=DeliveryStatus.PENDING)
+    now = timezone.now()
+    with transaction.atomic():
+        finished = (
+            Campaign.objects.filter(
+                pk=campaign_id,
+                status=CampaignStatus.SENDING,
+                current_run_id=campaign.current_run_id,
+            )
+            .exclude(Exists(pending))
+            .update(
+                status=CampaignStatus.SCHEDULED if campaign.crontab else CampaignStatus.DONE,
+                finished_at=now,
+            )
+        )
+        if finished:
+            CampaignRun.objects.filter(pk=campaign.current_run_id).update(finished_at=now)
+    return bool(finished)
+
+
+def _clocked_task(task, *, name: str, campaign_id: int, at):
+    """Create, or move to ``at``, a one-off beat task that fires the campaign."""
+    from django_celery_beat.models import ClockedSchedule, PeriodicTask
+
+    if task is None:
+        return PeriodicTask.objects.create(
+            name=name,
+            task="campaigns.tasks.send_scheduled_campaign",
+            args=json.dumps([campaign_id]),
+            clocked=ClockedSchedule.objects.create(clocked_time=at),
+            one_off=True,
+        )
+    ClockedSchedule.objects.filter(pk=task.clocked_id).update(clocked_time=at)
+    # Beat notices changes by this row's save (PeriodicTasks.changed).
+    task.enabled = True
+    task.save()
+    return task
+
+
+def _delete_task(task_id: int | None) -> None:
+    from django_celery_beat.models import ClockedSchedule, PeriodicTask
+
+    task = PeriodicTask.objects.filter(pk=task_id).first() if task_id else None
+    if task is not None:
+        clocked_id = task.clocked_id
+        task.delete()
+        ClockedSchedule.objects.filter(pk=clocked_id).delete()
 
 
 def campaign_schedule(campaign: Campaign, *, at) -> None:
-    """Send at ``at`` through django-celery-beat; the campaign owns its one-off beat task.
+    """Send once at ``at`` through django-celery-beat; the campaign owns its one-off beat task.
 
     Scheduling again moves the time of the same task.
     """
-    from django_celery_beat.models import ClockedSchedule, PeriodicTask
-
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
             raise ValueError(f"campaign {campaign.pk} is {campaign.status}: too late to schedule")
-        task = campaign.schedule_task
-        if task is None:
-            task = PeriodicTask.objects.create(
-                name=f"campaign {campaign.pk}",
-                task="campaigns.tasks.send_scheduled_campaign",
-                args=json.dumps([campaign.pk]),
-                clocked=ClockedSchedule.objects.create(clocked_time=at),
-                one_off=True,
-            )
-        else:
-            ClockedSchedule.objects.filter(pk=task.clocked_id).update(clocked_time=at)
-            # Beat notices changes by this row's save (PeriodicTasks.changed).
-            task.enabled = True
-            task.save()
+        if campaign.crontab:
+            raise ValueError(f"campaign {campaign.pk} repeats by crontab: no one-off time")
+        task = _clocked_task(
+            campaign.schedule_task, name=f"campaign {campaign.pk}", campaign_id=campaign.pk, at=at
+        )
         Campaign.objects.filter(pk=campaign.pk).update(
             status=CampaignStatus.SCHEDULED, scheduled_at=at, schedule_task=task
         )
 
 
-def campaign_unschedule(campaign: Campaign) -> None:
-    """Remove the campaign's beat task (and its clocked time), if it has one."""
-    from django_celery_beat.models import ClockedSchedule, PeriodicTask
+def campaign_schedule_recurring(campaign: Campaign) -> None:
+    """Repeat by the campaign's crontab (Japan time): create or update its beat task.
+
+    A draft becomes scheduled; a campaign in the middle of a run keeps going, and its next
+    runs follow the new crontab.
+    """
+    from django_celery_beat.models import CrontabSchedule, PeriodicTask
 
     with transaction.atomic():
-        task_id = Campaign.objects.filter(pk=campaign.pk).values("schedule_task_id")
-        task = PeriodicTask.objects.filter(pk__in=task_id).first()
-        if task is not None:
-            clocked_id = task.clocked_id
-            task.delete()
-            ClockedSchedule.objects.filter(pk=clocked_id).delete()
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):
+            raise ValueError(f"campaign {campaign.pk} is {campaign.status}: nothing to repeat")
+        fields = crontab_fields(campaign.crontab)
+        schedule, _created = CrontabSchedule.objects.get_or_create(**fields, timezone="Asia/Tokyo")
+        task = campaign.schedule_task
+        if task is not None and task.crontab_id is None:
+            # It was a one-off time: that task goes, a repeating one replaces it.
+            _delete_task(task.pk)
+            task = None
+        if task is None:
+            task = PeriodicTask.objects.create(
+                name=f"campaign {campaign.pk} (repeating)",
+                task="campaigns.tasks.send_scheduled_campaign",
+                args=json.dumps([campaign.pk]),
+                crontab=schedule,
+            )
+        elif task.crontab_id != schedule.pk or not task.enabled:
+            task.crontab = schedule
+            task.enabled = True
+            task.save()
+        changes = {"schedule_task": task, "scheduled_at": None}
+        if campaign.status == CampaignStatus.DRAFT:
+            changes["status"] = CampaignStatus.SCHEDULED
+        Campaign.objects.filter(pk=campaign.pk).update(**changes)
+
+
+def campaign_unschedule(campaign: Campaign) -> None:
+    """Remove the campaign's beat tasks (one-off, repeating, after quiet hours), if any."""
+    with transaction.atomic():
+        row = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        _delete_task(row.schedule_task_id)
+        _delete_task(row.deferred_task_id)
         Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.SCHEDULED).update(
             status=CampaignStatus.DRAFT
         )
 
 
-def campaign_send(campaign: Campaign) -> None:
-    """Start sending now: the worker resolves the recipients and fans out the batches."""
+@dataclass(frozen=True)
+class SendStart:
+    """What ``campaign_send`` or a beat firing did: ``started``, ``deferred`` (quiet hours,
+    until ``until``) or ``refused`` (the campaign is not in a state to send)."""
+
+    outcome: str
+    until: object = None
+    run: CampaignRun | None = None
+
+
+def _start_run(campaign: Campaign, *, trigger: str = "", send_limit: int | None = None):
+    """A new run, made current; the worker resolves its recipients. Campaign row locked."""
     from .tasks import send_campaign
 
-    with transaction.atomic():
-        campaign_unschedule(campaign)
-        updated = Campaign.objects.filter(pk=campaign.pk, status=CampaignStatus.DRAFT).update(
-            status=CampaignStatus.SENDING
+    run = _new_run(campaign, trigger=trigger, send_limit=send_limit)
+    Campaign.objects.filter(pk=campaign.pk).update(
+        status=CampaignStatus.SENDING,
+        current_run=run,
+        total_count=0,
+        sent_count=0,
+        failed_count=0,
+        skipped_count=0,
+        started_at=timezone.now(),
+        finished_at=None,
+    )
+    transaction.on_commit(lambda: send_campaign.delay(campaign.pk))
+    return run
+
+
+def _defer(campaign: Campaign, until) -> SendStart:
+    """Quiet hours: fire again when they end (a one-off moves its time)."""
+    if campaign.crontab:
+        task = _clocked_task(
+            campaign.deferred_task,
+            name=f"campaign {campaign.pk} (after quiet hours)",
+            campaign_id=campaign.pk,
+            at=until,
         )
-        if updated:
-            transaction.on_commit(lambda: send_campaign.delay(campaign.pk))
+        Campaign.objects.filter(pk=campaign.pk).update(
+            deferred_task=task, status=CampaignStatus.SCHEDULED
+        )
+    else:
+        task = _clocked_task(
+            campaign.schedule_task,
+            name=f"campaign {campaign.pk}",
+            campaign_id=campaign.pk,
+            at=until,
+        )
+        Campaign.objects.filter(pk=campaign.pk).update(
+            schedule_task=task, status=CampaignStatus.SCHEDULED, scheduled_at=until
+        )
+    logger.info("campaign %s deferred to %s by quiet hours", campaign.pk, until.isoformat())
+    return SendStart("deferred", until=until)
+
+
+def campaign_send(
+    campaign: Campaign, *, send_limit: int | None = None, now=None, trigger: str = ""
+) -> SendStart:
+    """Start a run now, or when the channel's quiet hours end if the campaign respects them.
+
+    ``send_limit`` sends to only that many recipients (the rest of the monthly quota). A
+    one-off campaign loses its scheduled time; a repeating one keeps its crontab.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
+        if campaign.status not in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED):
+            return SendStart("refused")
+        if trigger and campaign.runs.filter(trigger=trigger).exists():
+            return SendStart("refused")
+        if campaign.respect_quiet_hours and (until := quiet_hours_end(campaign.channel_id, now)):
+            return _defer(campaign, until)
+        if not campaign.crontab:
+            _delete_task(campaign.schedule_task_id)
+        _delete_task(campaign.deferred_task_id)
+        run = _start_run(campaign, trigger=trigger, send_limit=send_limit)
+    return SendStart("started", run=run)
+
+
+def campaign_fire(campaign: Campaign, *, trigger: str = "", now=None) -> SendStart:
+    """A beat task fired: start the run if the campaign is (still) scheduled.
+
+    A firing while the previous run is still sending or paused starts nothing, and a redelivered
+    firing (same ``trigger``) starts nothing twice.
+    """
+    status = Campaign.objects.filter(pk=campaign.pk).values_list("status", flat=True).first()
+    if status != CampaignStatus.SCHEDULED:
+        if status in (CampaignStatus.SENDING, CampaignStatus.PAUSED):
+            logger.warning(
+                "campaign %s fired while its last run is %s: skipped", campaign.pk, status
+            )
+        return SendStart("refused")
+    return campaign_send(campaign, trigger=trigger, now=now)
 
 
 def campaign_pause(campaign: Campaign) -> bool:
@@ -447,23 +666,73 @@ def campaign_resume(campaign: Campaign) -> bool:
 
 
 def campaign_cancel(campaign: Campaign) -> bool:
-    """Stop for good: what is still pending is skipped as cancelled."""
+    """Stop for good: what is still pending is skipped as cancelled; no more runs."""
     with transaction.atomic():
-        updated = Campaign.objects.filter(
-            pk=campaign.pk,
-            status__in=[
-                CampaignStatus.DRAFT,
-                CampaignStatus.SCHEDULED,
-                CampaignStatus.SENDING,
-                CampaignStatus.PAUSED,
-            ],
-        ).update(status=CampaignStatus.CANCELLED, finished_at=timezone.now())
-        if not updated:
+        row = Campaign.objects.select_for_update().filter(pk=campaign.pk).first()
+        if row is None or row.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):
             return False
-        campaign_unschedule(campaign)
-        skipped = Delivery.objects.filter(
-            campaign_id=campaign.pk, status=DeliveryStatus.PENDING
-        ).update(status=DeliveryStatus.SKIPPED, reason=SkipReason.CANCELLED)
+        _delete_task(row.schedule_task_id)
+        _delete_task(row.deferred_task_id)
+        now = timezone.now()
+        Campaign.objects.filter(pk=campaign.pk).update(
+            status=CampaignStatus.CANCELLED, finished_at=now
+        )
+        for run_id, skipped in (
+            Delivery.objects.filter(campaign_id=campaign.pk, status=DeliveryStatus.PENDING)
+            .values_list("run_id")
+            .annotate(count=Count("pk"))
+        ):
+            _count(run_id, skipped=skipped)
+            CampaignRun.objects.filter(pk=run_id).update(finished_at=now)
+        Delivery.objects.filter(campaign_id=campaign.pk, status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SKIPPED, reason=SkipReason.CANCELLED
+        )
         SendBatch.objects.filter(campaign_id=campaign.pk).update(status=SendBatchStatus.DONE)
-        _count(campaign, skipped=skipped)
     return True
+
+
+@dataclass(frozen=True)
+class RunResults:
+    """A run's outcome by reason: how many were skipped why, and LINE's errors, grouped."""
+
+    run: CampaignRun
+    sent: int
+    skipped: list[tuple[str, int]]
+    failed: list[tuple[str, int]]
+    pending: int
+
+
+def campaign_results(campaign: Campaign, *, run: CampaignRun | None = None, errors: int = 10):
+    """The results of ``run`` (default: the current one), or None before any run."""
+    run = run or campaign.current_run
+    if run is None:
+        return None
+    rows = (
+        Delivery.objects.filter(run=run)
+        .values_list("status", "reason")
+        .annotate(count=Count("pk"))
+        .order_by()
+    )
+    labels = dict(SkipReason.choices)
+    sent = pending = 0
+    skipped = []
+    for status, reason, count in rows:
+        if status == DeliveryStatus.SENT:
+            sent += count
+        elif status == DeliveryStatus.PENDING:
+            pending += count
+        elif status == DeliveryStatus.SKIPPED:
+            skipped.append((str(labels.get(reason, reason)), count))
+    failed = list(
+        Delivery.objects.filter(run=run, status=DeliveryStatus.FAILED)
+        .values_list("error")
+        .annotate(count=Count("pk"))
+        .order_by("-count", "error")[:errors]
+    )
+    return RunResults(
+        run=run,
+        sent=sent,
+        skipped=sorted(skipped, key=lambda item: -item[1]),
+        failed=failed,
+        pending=pending,
+    )

@@ -4,6 +4,8 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.utils.translation import gettext_lazy as _
 
 from linebot.models import Channel
@@ -37,6 +39,43 @@ def template_problems(messages) -> list[Problem]:
     return variable_problems(messages) or validate_messages(
         personalize(messages, context=sample_context())
     )
+
+
+def crontab_fields(value: str) -> dict[str, str]:
+    """A five-field crontab as CrontabSchedule's fields; ValueError naming the bad field."""
+    from celery.schedules import crontab
+
+    parts = value.split()
+    if len(parts) != 5:
+        raise ValueError(
+            _("Give five fields (minute hour day-of-month month day-of-week); got %(count)d.")
+            % {"count": len(parts)}
+        )
+    names = ("minute", "hour", "day_of_month", "month_of_year", "day_of_week")
+    fields = dict(zip(names, parts, strict=True))
+    labels = {
+        "minute": _("minute"),
+        "hour": _("hour"),
+        "day_of_month": _("day of month"),
+        "month_of_year": _("month"),
+        "day_of_week": _("day of week"),
+    }
+    for name, part in fields.items():
+        try:
+            crontab(**{name: part})
+        except (ValueError, TypeError) as error:
+            raise ValueError(
+                _("The %(field)s field “%(value)s” is not valid: %(error)s")
+                % {"field": labels[name], "value": part, "error": error}
+            ) from None
+    return fields
+
+
+def validate_crontab(value: str) -> None:
+    try:
+        crontab_fields(value)
+    except ValueError as error:
+        raise ValidationError(str(error)) from None
 
 
 class AutoReplyTrigger(models.TextChoices):
@@ -231,6 +270,27 @@ class Campaign(models.Model):
     scheduled_at = models.DateTimeField(
         _("scheduled for"), null=True, blank=True, help_text=_("Empty: send when confirmed.")
     )
+    crontab = models.CharField(
+        _("repeat (crontab)"),
+        max_length=100,
+        blank=True,
+        validators=[validate_crontab],
+        help_text=_(
+            "Japan time, five fields: minute hour day-of-month month day-of-week, "
+            "e.g. “0 10 * * 1” for every Monday at 10:00. Each run sends again to the "
+            "members it then targets. Empty: send once."
+        ),
+    )
+    apply_frequency_cap = models.BooleanField(
+        _("apply the frequency cap"),
+        default=True,
+        help_text=_("Skip members who already got the channel's maximum of marketing messages."),
+    )
+    respect_quiet_hours = models.BooleanField(
+        _("respect quiet hours"),
+        default=True,
+        help_text=_("A send that falls in the channel's quiet hours waits until they end."),
+    )
     schedule_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask",
         on_delete=models.SET_NULL,
@@ -240,11 +300,28 @@ class Campaign(models.Model):
         related_name="+",
         verbose_name=_("beat task"),
     )
+    deferred_task = models.OneToOneField(
+        "django_celery_beat.PeriodicTask",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("beat task after quiet hours"),
+    )
+    current_run = models.ForeignKey(
+        "CampaignRun",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        verbose_name=_("current run"),
+    )
     total_count = models.PositiveIntegerField(_("recipients"), default=0)
     sent_count = models.PositiveIntegerField(_("sent"), default=0)
     failed_count = models.PositiveIntegerField(_("failed"), default=0)
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
-    prepared_at = models.DateTimeField(_("recipients resolved"), null=True, blank=True)
     started_at = models.DateTimeField(_("started"), null=True, blank=True)
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
     created_by = models.ForeignKey(
@@ -269,7 +346,9 @@ class Campaign(models.Model):
                 name="campaign_status_known",
             ),
             models.CheckConstraint(
-                condition=~models.Q(status="scheduled") | models.Q(scheduled_at__isnull=False),
+                condition=~models.Q(status="scheduled")
+                | models.Q(scheduled_at__isnull=False)
+                | ~models.Q(crontab=""),
                 name="campaign_scheduled_has_time",
             ),
         ]
@@ -282,10 +361,68 @@ class Campaign(models.Model):
             template_channel = self.template.channel_id
             if template_channel is not None and template_channel != self.channel_id:
                 raise ValidationError({"template": _("This template belongs to another channel.")})
+        if self.crontab and self.scheduled_at:
+            raise ValidationError(
+                {"crontab": _("Give a time to send once, or a crontab to repeat, not both.")}
+            )
 
     @property
     def remaining_count(self) -> int:
         return max(self.total_count - self.sent_count - self.failed_count - self.skipped_count, 0)
+
+    @property
+    def is_recurring(self) -> bool:
+        return bool(self.crontab)
+
+
+class CampaignRun(models.Model):
+    """One send of a campaign: a one-off campaign has one, a recurring one a run per firing.
+
+    Deliveries are keyed by run and member, so each run messages a member at most once. The
+    counts of the run being sent are also kept on the campaign, for its progress bar.
+    """
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="runs", verbose_name=_("campaign")
+    )
+    number = models.PositiveIntegerField(_("number"))
+    trigger = models.CharField(
+        _("trigger"),
+        max_length=64,
+        blank=True,
+        help_text=_("What started it (the beat task's message), so a redelivery starts nothing."),
+    )
+    send_limit = models.PositiveIntegerField(
+        _("send limit"),
+        null=True,
+        blank=True,
+        help_text=_("Send to at most this many members (the rest of the quota); empty: all."),
+    )
+    total_count = models.PositiveIntegerField(_("recipients"), default=0)
+    sent_count = models.PositiveIntegerField(_("sent"), default=0)
+    failed_count = models.PositiveIntegerField(_("failed"), default=0)
+    skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
+    started_at = models.DateTimeField(_("started"), auto_now_add=True)
+    prepared_at = models.DateTimeField(_("recipients resolved"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("campaign run")
+        verbose_name_plural = _("campaign runs")
+        ordering = ["campaign", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["campaign", "number"], name="campaignrun_unique_number"
+            ),
+            models.UniqueConstraint(
+                fields=["campaign", "trigger"],
+                condition=~models.Q(trigger=""),
+                name="campaignrun_unique_trigger",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.campaign} #{self.number}"
 
 
 class SendBatchStatus(models.TextChoices):
@@ -301,6 +438,9 @@ class SendBatch(models.Model):
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="batches", verbose_name=_("campaign")
+    )
+    run = models.ForeignKey(
+        CampaignRun, on_delete=models.CASCADE, related_name="batches", verbose_name=_("run")
     )
     number = models.PositiveIntegerField(_("number"))
     retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
@@ -320,7 +460,7 @@ class SendBatch(models.Model):
         verbose_name_plural = _("send batches")
         ordering = ["campaign", "number"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "number"], name="sendbatch_unique_number"),
+            models.UniqueConstraint(fields=["run", "number"], name="sendbatch_unique_run_number"),
             models.UniqueConstraint(fields=["retry_key"], name="sendbatch_unique_retry_key"),
             models.CheckConstraint(
                 condition=models.Q(status__in=SendBatchStatus.values),
@@ -346,6 +486,8 @@ class SkipReason(models.TextChoices):
     OPTED_OUT = "opted_out", _("Opted out of marketing")
     INVALID = "invalid", _("Messages invalid for this member")
     CANCELLED = "cancelled", _("Campaign cancelled")
+    FREQUENCY_CAP = "frequency_cap", _("Over the frequency cap")
+    QUOTA = "quota", _("Beyond the monthly quota")
 
 
 class Delivery(models.Model):
@@ -353,6 +495,9 @@ class Delivery(models.Model):
 
     campaign = models.ForeignKey(
         Campaign, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("campaign")
+    )
+    run = models.ForeignKey(
+        CampaignRun, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("run")
     )
     member = models.ForeignKey(
         "members.Member",
@@ -382,7 +527,7 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         ordering = ["campaign", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["campaign", "member"], name="delivery_unique_member"),
+            models.UniqueConstraint(fields=["run", "member"], name="delivery_unique_run_member"),
             models.UniqueConstraint(fields=["retry_key"], name="delivery_unique_retry_key"),
             models.CheckConstraint(
                 condition=models.Q(status__in=DeliveryStatus.values),
@@ -395,6 +540,7 @@ class Delivery(models.Model):
         ]
         indexes = [
             models.Index(fields=["campaign", "status"], name="delivery_status_idx"),
+            models.Index(fields=["run", "status", "reason"], name="delivery_run_reason_idx"),
             models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
         ]
 
@@ -469,3 +615,13 @@ class SendingPolicy(models.Model):
             )
         if self.frequency_cap_days is not None and self.frequency_cap_days < 1:
             raise ValidationError({"frequency_cap_days": _("Count over at least one day.")})
+
+
+@receiver(post_delete, sender=Campaign)
+def _campaign_deleted(sender, instance: Campaign, **kwargs) -> None:
+    """A deleted campaign takes its beat tasks along: nothing fires for it afterwards."""
+    from django_celery_beat.models import PeriodicTask
+
+    task_ids = [pk for pk in (instance.schedule_task_id, instance.deferred_task_id) if pk]
+    if task_ids:
+        PeriodicTask.objects.filter(pk__in=task_ids).delete()

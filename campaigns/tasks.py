@@ -6,9 +6,9 @@ from .autoreplies import autoreply_send
 from .delivery import (
     BatchRetry,
     campaign_finish_if_done,
+    campaign_fire,
     campaign_pending_batches,
     campaign_prepare,
-    campaign_send,
     campaign_send_batch,
 )
 from .models import AutoReply, Campaign, CampaignStatus
@@ -48,9 +48,12 @@ def send_campaign_batch(self, campaign_id: int, batch_id: int) -> None:
         raise self.retry(exc=error, countdown=countdown) from error
 
 
-@shared_task(ignore_result=True, acks_late=True)
-def send_scheduled_campaign(campaign_id: int) -> None:
-    """Fired by the campaign's one-off beat task at its time."""
-    campaign = Campaign.objects.filter(pk=campaign_id, status=CampaignStatus.SCHEDULED).first()
+@shared_task(bind=True, ignore_result=True, acks_late=True)
+def send_scheduled_campaign(self, campaign_id: int) -> None:
+    """Fired by the campaign's beat task (its time, its crontab, or the end of quiet hours).
+
+    The message's id names the run, so a redelivered firing starts no second run.
+    """
+    campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is not None:
-        campaign_send(campaign)
+        campaign_fire(campaign, trigger=self.request.id or "")
