@@ -226,7 +226,20 @@ CELERY_BEAT_SCHEDULE = {
         "task": "members.tasks.housekeeping_link_rate_snapshot",
         "schedule": crontab(hour=23, minute=55),
     },
+    # Step sequences: due steps (and due trigger messages) go out within this many seconds.
+    "journeys-send-due-steps": {
+        "task": "journeys.tasks.send_due_steps",
+        "schedule": env.float("JOURNEYS_TICK_SECONDS", default=15.0),
+    },
+    "journeys-segment-entries": {
+        "task": "journeys.tasks.housekeeping_sequence_segments",
+        "schedule": 300.0,
+    },
 }
+# Sending workers sharing a large batch of due steps (each takes its own chunks of 500).
+JOURNEYS_SEND_FANOUT = env.int("JOURNEYS_SEND_FANOUT", default=4)
+# Tests and demos only: a file holding the time journeys run on (see journeys/clock.py).
+JOURNEYS_CLOCK_FILE = env.str("JOURNEYS_CLOCK_FILE", default="")
 CELERY_TASK_ALWAYS_EAGER = False
 
 # The LINE platform. Each channel says which platform it talks to; the base URLs live here,

@@ -7,3 +7,6 @@ class JourneysConfig(AppConfig):
 
     name = "journeys"
     verbose_name = _("Journeys")
+
+    def ready(self):
+        from . import receivers  # noqa: F401  (connects the signal receivers)
