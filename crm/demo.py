@@ -24,6 +24,7 @@ from campaigns.delivery import campaign_send
 from campaigns.flex_library import starter_get
 from campaigns.models import AutoReply, AutoReplyTrigger, Campaign, MatchType, MessageTemplate
 from crm import roles
+from integrations.demo import demo_integration, demo_shop_reports
 from linebot.channels import channel_upsert
 from linebot.models import Channel, Platform, RichMenu
 from linebot.richmenus import SIZES, layout_areas, rich_menu_sync, rich_menus_repair
@@ -112,6 +113,7 @@ def demo_setup() -> tuple[list[DemoLogin], Channel]:
         customer.set_password(credentials["hanako"])
         customer.save()
     logins.append(DemoLogin("hanako", credentials["hanako"], "Member (site customer)"))
+    demo_integration(channel)
     return logins, channel
 
 
@@ -180,7 +182,7 @@ def demo_conversations() -> str:
     control.send_location(
         cid, ken, title="渋谷店", address="東京都渋谷区", latitude=35.658, longitude=139.7016
     )
-    # First-party data the company's systems would send (the REST API comes later).
+    # First-party data the company's systems would send (more through the REST API below).
     deadline = time.monotonic() + 30
     while Member.objects.filter(channel=channel).exclude(display_name="").count() < len(user_ids):
         if time.monotonic() > deadline:
@@ -202,6 +204,7 @@ def demo_conversations() -> str:
         method=LinkMethod.SIGNED_URL,
     )
     link_rate_snapshot()
+    demo_shop_reports(channel, user_ids)
     demo_marketing(channel)
     return f"Played demo conversations for {len(user_ids)} friends of {channel.name}."
 

@@ -23,10 +23,19 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def token_generate() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
 @transaction.atomic
-def integration_create(*, name: str, channel: Channel, created_by=None) -> tuple[Integration, str]:
-    """A new integration and its token; the token is returned here and never again."""
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+def integration_create(
+    *, name: str, channel: Channel, created_by=None, token: str | None = None
+) -> tuple[Integration, str]:
+    """A new integration and its token; the token is returned here and never again.
+
+    ``token`` is for the demo only, which keeps its token across runs (see integrations.demo).
+    """
+    token = token or token_generate()
     integration = Integration.objects.create(
         name=name,
         channel=channel,

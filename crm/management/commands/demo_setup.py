@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from crm.demo import demo_setup
+from integrations.demo import demo_integration
 
 
 class Command(BaseCommand):
@@ -14,4 +15,8 @@ class Command(BaseCommand):
                 f"  {login.role:<16} user: {login.username:<9} password: {login.password}"
             )
         self.stdout.write(f"  Channel '{channel.name}' webhook: {channel.webhook_url}")
+        self.stdout.write(
+            f"  REST API token for '{channel.name}': {demo_integration(channel)}"
+            " (docs: http://127.0.0.1:8000/api/v1/docs/)"
+        )
         self.stdout.write("  Members log in with LINE at http://127.0.0.1:8000/accounts/login/")
