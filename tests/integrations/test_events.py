@@ -1,3 +1,6 @@
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 import requests
 from django.utils import timezone
@@ -200,4 +203,24 @@ def test_a_retried_post_over_http_is_announced_once(live_server, channel, integr
 
     assert [answer.status_code for answer in answers] == [201, 200]
     assert heard == [("order-5001", True)]
+    assert MemberEvent.objects.filter(member=member).count() == 1
+
+
+def test_concurrent_retries_store_one_event(live_server, channel, integration, member):
+    """Retries racing each other (a client timing out and resending) still count once."""
+    headers = {"Authorization": f"Bearer {integration.token}"}
+    body = purchase(occurred_at=timezone.now().isoformat())
+    start = threading.Barrier(6)
+
+    def post():
+        start.wait()
+        return requests.post(
+            f"{live_server.url}/api/v1/events/", json=body, headers=headers, timeout=20
+        )
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        answers = list(pool.map(lambda _: post(), range(6)))
+
+    assert sorted(answer.status_code for answer in answers) == [200] * 5 + [201]
+    assert len({answer.json()["id"] for answer in answers}) == 1
     assert MemberEvent.objects.filter(member=member).count() == 1
