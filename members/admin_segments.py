@@ -39,6 +39,7 @@ from .segments import (
     CONDITION_TYPES,
     RICH_MENU_AREAS,
     segment_count,
+    segment_first_page,
     segment_queryset,
     segment_session,
     segment_summary,
@@ -311,12 +312,11 @@ class SegmentAdmin(admin.ModelAdmin):
                         "SELECT set_config('statement_timeout', %s, true)",
                         [str(PREVIEW_TIMEOUT_MS)],
                     )
-            members = segment_queryset(probe)
-            count = members.count()
-            sample = list(
-                members.order_by("-id").values(
-                    "pk", "display_name", "line_user_id", "friend_status", "rank", "points"
-                )[:PREVIEW_SAMPLE]
+            count = segment_queryset(probe).count()
+            sample = segment_first_page(
+                probe,
+                fields=("pk", "display_name", "line_user_id", "friend_status", "rank", "points"),
+                limit=PREVIEW_SAMPLE,
             )
         statuses, ranks = dict(FriendStatus.choices), dict(Rank.choices)
         return JsonResponse(

@@ -48,27 +48,40 @@ audience           ``audience`` (id), ``member`` (bool): in (or not in) an uploa
 Everything compiles to a ``Q`` over ``Member`` (``Exists``/``IN`` subqueries for related rows),
 so ``segment_queryset`` is a single query and ``segment_contains`` asks the same query about
 one member.
+
+``segment_first_page`` (the admin's sample of the newest members) compiles the same rules for
+a plan that stops early: a positive event condition that few members meet (a count or sum
+threshold, or an event the planner expects to be rare) becomes ``id = ANY(ARRAY(<member ids
+from the events index>))``, so PostgreSQL walks only those members' ids newest first instead of
+walking every member and probing events for each (matches are rare and, on real data, mostly
+old members: the walk went through half the table); a "none of" group becomes "not a and not
+b", which PostgreSQL turns into anti-joins it can probe per member. The count keeps the plain
+form, whose hash joins suit a full count.
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import json
 from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    Expression,
     F,
     FloatField,
     Func,
     OuterRef,
     Q,
     QuerySet,
+    Subquery,
     Sum,
     TextField,
     Value,
@@ -121,6 +134,7 @@ __all__ = [
     "segment_contains",
     "segment_count",
     "segment_dependencies",
+    "segment_first_page",
     "segment_queryset",
     "segment_references",
     "segment_session",
@@ -746,13 +760,62 @@ def _events(node, now, *, kind_key="kind", name_key="name", days_key="days") -> 
     return events
 
 
-def _event_q(node, now) -> Q:
+class InArray(Expression):
+    """``<field> = ANY(ARRAY(<subquery>))``: the subquery runs once, first (an InitPlan), and
+    its ids drive an index scan of the primary key, newest first when the query is ordered so.
+
+    Only for short lists in a positive position: negated, it would scan the array per row."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, field: str, queryset: QuerySet):
+        super().__init__()
+        self.column = F(field)
+        self.subquery = Subquery(queryset)
+
+    def get_source_expressions(self):
+        return [self.column, self.subquery]
+
+    def set_source_expressions(self, exprs):
+        self.column, self.subquery = exprs
+
+    def as_sql(self, compiler, connection):
+        field, field_params = compiler.compile(self.column)
+        subquery, subquery_params = compiler.compile(self.subquery)
+        return f"{field} = ANY(ARRAY{subquery})", (*field_params, *subquery_params)
+
+
+# The most events an event condition may match for the first page to start from them (a few
+# milliseconds of index reads); above it, walking the newest members finds matches sooner.
+DRIVE_EVENTS_MAX = 50_000
+
+
+def _estimated_rows(queryset: QuerySet) -> float:
+    """PostgreSQL's estimate of a query's rows (EXPLAIN, not run); infinite elsewhere."""
+    if connection.vendor != "postgresql":
+        return float("inf")
+    sql, params = queryset.order_by().values("pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
+        plan = cursor.fetchone()[0]
+    return (json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"]
+
+
+def _drive(events: QuerySet) -> Q:
+    """Members with one of these events, as a short id list the page query starts from."""
+    return Q(InArray("pk", events.order_by().values("member_id").distinct()))
+
+
+def _event_q(node, now, *, drive=False) -> Q:
     events = _events(node, now)
     measure = node.get("measure", "count")
     op = node["op"]
     if measure == "count":
         value = _as_int(node["value"])
         if (op, value) in (("gte", 1), ("gt", 0)):
+            if drive and _estimated_rows(events) <= DRIVE_EVENTS_MAX:
+                return _drive(events)
             return Q(Exists(events.filter(member=OuterRef("pk"))))
         if (op, value) in (("lt", 1), ("eq", 0), ("lte", 0)):
             return ~Q(Exists(events.filter(member=OuterRef("pk"))))
@@ -765,6 +828,10 @@ def _event_q(node, now) -> Q:
     if _satisfies(op, 0, value):
         # Members with no such event (a total of 0) match, so exclude those who fail instead.
         return ~Q(pk__in=totals.filter(~condition).values("member_id"))
+    if drive:
+        # The totals are computed whole in either form; the few members past the threshold
+        # are then read by id instead of walking every member to meet them.
+        return Q(InArray("pk", totals.filter(condition).values("member_id")))
     return Q(pk__in=totals.filter(condition).values("member_id"))
 
 
@@ -801,9 +868,9 @@ def _rich_menu_tap_q(node, now) -> Q:
     return Q(pk__in=totals.filter(condition).values("member_id"))
 
 
-def _event_followup_q(node, now) -> Q:
+def _event_followup_q(node, now, *, drive=False) -> Q:
     window = dt.timedelta(hours=_as_int(node["within_hours"]))
-    first = _events(node, now).filter(member=OuterRef("pk"), occurred_at__lte=now - window)
+    first = _events(node, now).filter(occurred_at__lte=now - window)
     then = MemberEvent.objects.filter(
         member=OuterRef("member_id"),
         kind=node["then_kind"],
@@ -813,7 +880,10 @@ def _event_followup_q(node, now) -> Q:
     if node.get("then_name"):
         then = then.filter(name=node["then_name"])
     followed = Exists(then)
-    return Q(Exists(first.filter(followed if node.get("happened", False) else ~followed)))
+    matching = first.filter(followed if node.get("happened", False) else ~followed)
+    if drive and _estimated_rows(first) <= DRIVE_EVENTS_MAX:
+        return _drive(matching)
+    return Q(Exists(matching.filter(member=OuterRef("pk"))))
 
 
 def _wrote_q(node, now) -> Q:
@@ -880,16 +950,28 @@ def _audience_q(node) -> Q:
     return inside if node.get("member", True) else ~inside
 
 
-def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=()) -> Q:
-    """The ``Q`` over ``Member`` that a (validated) definition means."""
+def segment_compile(
+    definition: dict, *, now: dt.datetime | None = None, first_page: bool = False, _seen=()
+) -> Q:
+    """The ``Q`` over ``Member`` that a (validated) definition means.
+
+    ``first_page`` compiles it for the newest few members rather than a count (see the module
+    docstring); it may ask PostgreSQL for estimates (EXPLAIN) while compiling."""
     now = now or timezone.now()
     today = timezone.localdate(now)
 
-    def group(node) -> Q:
-        parts = [visit(child) for child in node.get("rules") or []]
+    def group(node, positive) -> Q:
         op = node.get("op", "and")
+        # Only conditions every member must meet (ANDs all the way up) may drive the query.
+        parts = [visit(child, positive and op == "and") for child in node.get("rules") or []]
         if not parts:
             return Q()  # an empty group: everyone (an empty segment is the channel)
+        if op == "not" and first_page:
+            # "None of": not a and not b..., anti-joins a first page can probe per member.
+            combined = ~parts[0]
+            for part in parts[1:]:
+                combined &= ~part
+            return combined
         combined = parts[0]
         for part in parts[1:]:
             # "not" is "none of": NOT (a OR b ...).
@@ -909,8 +991,6 @@ def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=(
         "age": lambda n: _age_q(n, today),
         "attribute": _attribute_q,
         "followed": lambda n: _followed_q(n, now),
-        "event": lambda n: _event_q(n, now),
-        "event_followup": lambda n: _event_followup_q(n, now),
         "wrote": lambda n: _wrote_q(n, now),
         "received_campaign": _received_campaign_q,
         "clicked": lambda n: _clicked_q(n, now),
@@ -918,10 +998,15 @@ def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=(
         "audience": _audience_q,
     }
 
-    def visit(node) -> Q:
+    def visit(node, positive) -> Q:
         kind = node.get("type")
         if kind == "group":
-            return group(node)
+            return group(node, positive)
+        drive = first_page and positive
+        if kind == "event":
+            return _event_q(node, now, drive=drive)
+        if kind == "event_followup":
+            return _event_followup_q(node, now, drive=drive)
         if kind in simple:
             return simple[kind](node)
         if kind == "tags":
@@ -929,10 +1014,10 @@ def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=(
         if kind == "link":
             return _link_q(node)
         if kind == "segment":
-            return _segment_q(node)
+            return _segment_q(node, positive)
         raise ValidationError(_("unknown condition type %(type)r") % {"type": kind})
 
-    def _segment_q(node) -> Q:
+    def _segment_q(node, positive) -> Q:
         other_id = _as_int(node["segment"])
         if other_id in _seen:
             raise ValidationError(_("segments cannot include themselves"))
@@ -940,12 +1025,17 @@ def segment_compile(definition: dict, *, now: dt.datetime | None = None, _seen=(
         if other is None:
             inside = Q(pk__in=[])
         else:
-            inside = segment_compile(other.definition, now=now, _seen=(*_seen, other_id))
+            inside = segment_compile(
+                other.definition,
+                now=now,
+                first_page=first_page and positive and node.get("member", True),
+                _seen=(*_seen, other_id),
+            )
             # An empty Q() cannot be negated into "nobody"; make "everyone" explicit.
             inside = inside or Q(pk__isnull=False)
         return inside if node.get("member", True) else ~inside
 
-    return group(definition["root"])
+    return group(definition["root"], True)
 
 
 def _tags_q(node) -> Q:
@@ -999,6 +1089,18 @@ def segment_queryset(segment: Segment, *, now: dt.datetime | None = None) -> Que
 def segment_count(segment: Segment, *, now: dt.datetime | None = None) -> int:
     with segment_session():
         return segment_queryset(segment, now=now).count()
+
+
+def segment_first_page(
+    segment: Segment, *, fields=("pk",), limit: int = 50, now: dt.datetime | None = None
+) -> list[dict]:
+    """The newest ``limit`` members of the segment (``fields`` of each), as one query planned to
+    stop early: what the admin shows as a sample."""
+    with segment_session():
+        members = Member.objects.filter(channel_id=segment.channel_id).filter(
+            segment_compile(segment.definition, now=now, first_page=True)
+        )
+        return list(members.order_by("-id").values(*fields)[:limit])
 
 
 def segment_contains(segment: Segment, member: Member, *, now: dt.datetime | None = None) -> bool:
