@@ -621,7 +621,13 @@ def run(args) -> int:
 
     from linebot.models import Channel
     from members.models import Member, MemberEvent, Segment
-    from members.segments import segment_count, segment_queryset, segment_session
+    from members.segments import (
+        segment_compile,
+        segment_count,
+        segment_first_page,
+        segment_queryset,
+        segment_session,
+    )
 
     channel = Channel.objects.filter(name="Bench segments").first()
     if channel is None or not Member.objects.filter(channel=channel).exists():
@@ -662,9 +668,7 @@ def run(args) -> int:
 
     def first_page(segment):
         """What the admin preview shows: the newest 50 members of the segment."""
-        with segment_session():
-            members = segment_queryset(segment).order_by("-id")
-            return list(members.values("pk", "display_name", "rank")[:50])
+        return segment_first_page(segment, fields=("pk", "display_name", "rank"), limit=50)
 
     results = []
     for segment in segments:
@@ -695,6 +699,18 @@ def run(args) -> int:
         )
         plan = "\n".join(row[0] for row in cursor.fetchall())
     print(f"EXPLAIN of the slowest count ({slowest.name}):\n{plan}")
+    slowest = max(results, key=lambda r: r[2])[0]
+    with segment_session(), connection.cursor() as cursor:
+        page = (
+            Member.objects.filter(channel_id=slowest.channel_id)
+            .filter(segment_compile(slowest.definition, first_page=True))
+            .order_by("-id")
+            .values("pk", "display_name", "rank")[:50]
+        )
+        sql, params = page.query.sql_with_params()
+        cursor.execute(f"EXPLAIN (ANALYZE, BUFFERS) {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    print(f"EXPLAIN of the slowest first page ({slowest.name}):\n{plan}")
     return 0
 
 
