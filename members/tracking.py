@@ -21,7 +21,7 @@ from django.db.models import Count, Q
 from django.urls import reverse
 
 from .models import LinkClick, Member, TrackedLink
-from .models.tracking import URL_MAX_LENGTH
+from .models.tracking import URL_MAX_LENGTH, tracked_link_token
 
 __all__ = [
     "has_trackable_links",
@@ -125,6 +125,11 @@ def track_links(
     slots = list(_trackable_slots(messages))
     if not slots:
         return messages
+    if len(_redirect_prefix()) + len(tracked_link_token()) > LINE_URI_MAX_LENGTH:
+        raise ValueError(
+            f"{slots[0][2]}: a tracked link would be longer than LINE allows "
+            f"({LINE_URI_MAX_LENGTH} characters); shorten SITE_URL"
+        )
     for holder, key, path in slots:
         holder[key] = holder[key].strip()
         if len(holder[key]) > URL_MAX_LENGTH:

@@ -316,3 +316,10 @@ def test_staff_see_links_and_clicks_read_only_in_the_admin(client, admin_client)
     assert clicks.status_code == 200
     assert clicks.content.decode().count("https://shop.example.jp/sale") >= 2
     assert admin_client.get("/admin/members/linkclick/add/").status_code == 403
+
+
+def test_a_site_url_too_long_for_line_is_refused(settings):
+    settings.SITE_URL = "https://crm.example.jp/" + "a" * 1000
+    with pytest.raises(ValueError, match=r"messages\[0\]\.template\.defaultAction\.uri.*1000"):
+        track_links(MESSAGES[1:2], source="campaign", source_id=1)
+    assert not TrackedLink.objects.exists()
