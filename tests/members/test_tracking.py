@@ -4,6 +4,7 @@ redirect counts real clicks (not previews) and leads only to stored destinations
 import itertools
 
 import pytest
+from django.db import IntegrityError, transaction
 
 from members.models import LinkClick, Member, MessageSource, TrackedLink
 from members.tracking import (
@@ -323,3 +324,10 @@ def test_a_site_url_too_long_for_line_is_refused(settings):
     with pytest.raises(ValueError, match=r"messages\[0\]\.template\.defaultAction\.uri.*1000"):
         track_links(MESSAGES[1:2], source="campaign", source_id=1)
     assert not TrackedLink.objects.exists()
+
+
+def test_the_database_keeps_one_link_per_source_member_and_url():
+    TrackedLink.objects.create(url="https://shop.example.jp/", source="campaign", source_id=1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        TrackedLink.objects.create(url="https://shop.example.jp/", source="campaign", source_id=1)
+    assert TrackedLink.objects.count() == 1
