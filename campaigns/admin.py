@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect, JsonResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -19,12 +20,15 @@ from .delivery import (
     campaign_pause,
     campaign_quota_check,
     campaign_recipients,
+    campaign_results,
     campaign_resume,
     campaign_schedule,
+    campaign_schedule_recurring,
     campaign_send,
     campaign_unschedule,
 )
 from .flex_library import STARTERS
+from .frequency import quiet_hours_end
 from .message_templates import (
     TemplateTestError,
     draft_check,
@@ -262,7 +266,7 @@ class CampaignAdmin(admin.ModelAdmin):
     """Campaigns: recipient preview, confirm and send, live progress, pause/resume/cancel."""
 
     change_form_template = "admin/campaigns/campaign/change_form.html"
-    list_display = ("name", "channel", "status", "scheduled_at", "progress", "created_at")
+    list_display = ("name", "channel", "status", "when", "progress", "created_at")
     list_filter = ("status", "channel")
     list_select_related = ("channel", "template")
     search_fields = ("name",)
@@ -283,10 +287,22 @@ class CampaignAdmin(admin.ModelAdmin):
         "created_at",
     )
     fieldsets = (
-        (None, {"fields": ("channel", "name", "template", "scheduled_at", "status")}),
+        (None, {"fields": ("channel", "name", "template", "status")}),
+        (
+            _("When"),
+            {"fields": ("scheduled_at", "crontab", "respect_quiet_hours")},
+        ),
         (
             _("Recipients"),
-            {"fields": ("all_friends", "segments", "excluded_segments", "recipient_preview")},
+            {
+                "fields": (
+                    "all_friends",
+                    "segments",
+                    "excluded_segments",
+                    "apply_frequency_cap",
+                    "recipient_preview",
+                )
+            },
         ),
         (
             _("Progress"),
@@ -307,6 +323,14 @@ class CampaignAdmin(admin.ModelAdmin):
         done = obj.sent_count + obj.failed_count + obj.skipped_count
         return f"{done * 100 // obj.total_count}%"
 
+    @admin.display(description=_("when"), ordering="scheduled_at")
+    def when(self, obj: Campaign) -> str:
+        if obj.crontab:
+            return gettext("Repeats: %(crontab)s") % {"crontab": obj.crontab}
+        if obj.scheduled_at:
+            return formats.localize(timezone.localtime(obj.scheduled_at))
+        return "—"
+
     @admin.display(description=_("recipients now"))
     def recipient_preview(self, obj: Campaign) -> str:
         if obj.pk is None:
@@ -318,8 +342,18 @@ class CampaignAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         if not change and obj.created_by_id is None:
             obj.created_by = request.user
-        super().save_model(request, obj, form, change)
-        if "scheduled_at" in form.changed_data:
+        if change:
+            # Only what the form edits: status, counts and beat tasks move under a running send.
+            editable = [f.name for f in obj._meta.concrete_fields if f.name in form.fields]
+            obj.save(update_fields=[*editable, "updated_at"])
+        else:
+            super().save_model(request, obj, form, change)
+        changed = set(form.changed_data)
+        if obj.status in (CampaignStatus.DONE, CampaignStatus.CANCELLED):
+            return
+        if obj.crontab and changed & {"crontab", "scheduled_at"}:
+            campaign_schedule_recurring(obj)
+        elif "scheduled_at" in changed or "crontab" in changed:
             if obj.scheduled_at and obj.status in (
                 CampaignStatus.DRAFT,
                 CampaignStatus.SCHEDULED,
@@ -327,6 +361,14 @@ class CampaignAdmin(admin.ModelAdmin):
                 campaign_schedule(obj, at=obj.scheduled_at)
             elif obj.scheduled_at is None:
                 campaign_unschedule(obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        extra_context = extra_context or {}
+        campaign = Campaign.objects.filter(pk=object_id).first() if object_id else None
+        if campaign is not None:
+            extra_context["results"] = campaign_results(campaign)
+            extra_context["runs"] = campaign.runs.order_by("-number")[:20]
+        return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):
         view = self.admin_site.admin_view
@@ -357,7 +399,8 @@ class CampaignAdmin(admin.ModelAdmin):
         change_url = reverse("admin:campaigns_campaign_change", args=[campaign.pk])
         check = campaign_quota_check(campaign)
         if request.method == "POST":
-            if check.over_quota:
+            up_to_quota = request.POST.get("up_to_quota") == "1"
+            if check.over_quota and not (up_to_quota and check.remaining):
                 self.message_user(
                     request,
                     gettext(
@@ -368,8 +411,30 @@ class CampaignAdmin(admin.ModelAdmin):
                     level=ERROR,
                 )
             else:
-                campaign_send(campaign)
-                self.message_user(request, gettext("The campaign is being sent."))
+                limit = check.remaining if check.over_quota else None
+                start = campaign_send(campaign, send_limit=limit)
+                if start.outcome == "deferred":
+                    self.message_user(
+                        request,
+                        gettext("Quiet hours: the campaign will be sent at %(time)s.")
+                        % {"time": formats.localize(timezone.localtime(start.until))},
+                        level=WARNING,
+                    )
+                elif start.outcome == "refused":
+                    self.message_user(
+                        request, gettext("The campaign cannot be sent now."), level=WARNING
+                    )
+                elif limit is not None:
+                    self.message_user(
+                        request,
+                        gettext(
+                            "The campaign is being sent to %(limit)d of %(count)d recipients; "
+                            "the others are skipped (quota)."
+                        )
+                        % {"limit": limit, "count": check.recipients},
+                    )
+                else:
+                    self.message_user(request, gettext("The campaign is being sent."))
                 return HttpResponseRedirect(change_url)
         context = {
             **self.admin_site.each_context(request),
@@ -381,6 +446,7 @@ class CampaignAdmin(admin.ModelAdmin):
             if campaign_is_personalized(campaign)
             else gettext("multicast, up to 500 members a request"),
             "can_send": campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
+            "quiet_until": quiet_hours_end(campaign.channel_id, timezone.now()),
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/campaigns/campaign/send_confirm.html", context)
