@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db import transaction
 
+from linebot.webhook import webhook_batch_memo
 from members.conversations import message_send, reply_token_usable
 from members.models import Member, MessageSource
 
@@ -39,22 +40,32 @@ def autoreply_matches(rule: AutoReply, text: str) -> bool:
     return False
 
 
+def autoreply_rules(*, channel_id: int, trigger: str) -> list[AutoReply]:
+    """A channel's active rules of one trigger, by priority.
+
+    Read once per batch of webhook events (``webhook_batch_memo``), not once per message; a
+    rule saved in the admin applies from the next batch.
+    """
+    return webhook_batch_memo(
+        ("campaigns.autoreply_rules", channel_id, trigger),
+        lambda: list(
+            AutoReply.objects.active()
+            .filter(channel_id=channel_id, trigger=trigger)
+            .order_by("priority", "id")
+        ),
+    )
+
+
 def autoreply_for_text(*, channel_id: int, text: str, at: dt.datetime) -> AutoReply | None:
     """The first active keyword rule (by priority) that matches the text now."""
-    rules = AutoReply.objects.active().filter(
-        channel_id=channel_id, trigger=AutoReplyTrigger.KEYWORD
-    )
-    for rule in rules.order_by("priority", "id"):
+    for rule in autoreply_rules(channel_id=channel_id, trigger=AutoReplyTrigger.KEYWORD):
         if autoreply_is_open(rule, at=at) and autoreply_matches(rule, text):
             return rule
     return None
 
 
 def autoreply_welcome(*, channel_id: int, at: dt.datetime) -> AutoReply | None:
-    rules = AutoReply.objects.active().filter(
-        channel_id=channel_id, trigger=AutoReplyTrigger.WELCOME
-    )
-    for rule in rules.order_by("priority", "id"):
+    for rule in autoreply_rules(channel_id=channel_id, trigger=AutoReplyTrigger.WELCOME):
         if autoreply_is_open(rule, at=at):
             return rule
     return None

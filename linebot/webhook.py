@@ -1,18 +1,20 @@
 """Receiving LINE's webhooks: check, store durably, acknowledge; handle later in a worker.
 
 ``webhook_receive`` runs in the request and does as little as it can: the signature check on
-the raw bytes, a shape check, and one bulk insert. ``webhook_event_handle`` runs in a worker and
-calls the handlers other apps registered for the event's type (``linebot`` knows nothing of
-members or campaigns; they subscribe with ``webhook_handler``).
+the raw bytes, a shape check, and one bulk insert. ``webhook_events_handle_batch`` runs in a
+worker and calls the handlers other apps registered for the events' types (``linebot`` knows
+nothing of members or campaigns; they subscribe with ``webhook_batch_handler`` or, one event at
+a time, ``webhook_handler``).
 """
 
 import datetime as dt
 import json
 import logging
 import traceback
-from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
+from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -26,19 +28,79 @@ logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
 Handler = Callable[[WebhookEvent], None]
-_handlers: dict[str, list[Handler]] = defaultdict(list)
+BatchHandler = Callable[[list[WebhookEvent]], None]
 
 
-def webhook_handler(*event_types: str) -> Callable[[Handler], Handler]:
-    """Register a function to handle events of these types (called in a worker, in order)."""
+@dataclass(frozen=True)
+class _Registered:
+    key: object  # the function as registered: registering it twice has no effect
+    run: BatchHandler
+    order: int  # registration order: groups of a batch are handled in this order
 
-    def register(function: Handler) -> Handler:
-        for event_type in event_types:
-            if function not in _handlers[event_type]:
-                _handlers[event_type].append(function)
+
+_handlers: dict[str, list[_Registered]] = {}
+_registered: dict[object, _Registered] = {}
+_batch_memo: ContextVar[dict | None] = ContextVar("webhook_batch_memo", default=None)
+
+
+def _register(event_types: tuple[str, ...], key: object, run: BatchHandler) -> None:
+    registered = _registered.get(key)
+    if registered is None:
+        registered = _registered[key] = _Registered(key=key, run=run, order=len(_registered))
+    for event_type in event_types:
+        handlers = _handlers.setdefault(event_type, [])
+        if registered not in handlers:
+            handlers.append(registered)
+
+
+def webhook_batch_handler(*event_types: str) -> Callable[[BatchHandler], BatchHandler]:
+    """Register a function that handles a list of events of these types at once (in a worker).
+
+    It gets the task's events of these types, in the order LINE sent them, inside a savepoint of
+    the batch's transaction. If it raises, that savepoint is rolled back (its writes and its
+    ``transaction.on_commit`` callbacks are dropped) and it is called again with each event
+    alone, each in a savepoint of its own: the bad event fails alone, with its error, and the
+    others are handled. So it must have no effect outside the database except through
+    ``transaction.on_commit``. Types registered by one function form one group (``follow`` and
+    ``unfollow`` in one, so a member's events keep their order); groups run in the order their
+    functions were registered.
+    """
+
+    def register(function: BatchHandler) -> BatchHandler:
+        _register(event_types, function, function)
         return function
 
     return register
+
+
+def webhook_handler(*event_types: str) -> Callable[[Handler], Handler]:
+    """Register a function to handle events of these types one at a time (called in a worker)."""
+
+    def register(function: Handler) -> Handler:
+        def each(events: list[WebhookEvent]) -> None:
+            for event in events:
+                function(event)
+
+        _register(event_types, function, each)
+        return function
+
+    return register
+
+
+def webhook_batch_memo(key: Hashable, load: Callable[[], Any]) -> Any:
+    """``load()`` once per batch of webhook events (a channel's rules, say), else every call.
+
+    Handlers and the signal receivers they call read what does not change during a batch once
+    for all its events; outside ``webhook_events_handle_batch`` nothing is kept.
+    """
+    memo = _batch_memo.get()
+    if memo is None:
+        return load()
+    try:
+        return memo[key]
+    except KeyError:
+        value = memo[key] = load()
+        return value
 
 
 class WebhookRejected(Exception):
@@ -104,10 +166,13 @@ def webhook_receive(*, channel: Channel, body: bytes, signature: str | None) -> 
     from .tasks import webhook_events_handle
 
     events = webhook_parse(channel=channel, body=body, signature=signature)
-    unique = {event["webhookEventId"]: event for event in reversed(events)}
+    # The first of repeated ids is kept, in LINE's order: ids follow it, and handling too.
+    unique: dict[str, dict] = {}
+    for event in events:
+        unique.setdefault(event["webhookEventId"], event)
     new_ids = _events_insert_new(channel=channel, events=list(unique.values()))
     if new_ids:
-        # One task per request keeps the broker light; events are still handled one by one.
+        # One task per request keeps the broker light; its events are handled as one batch.
         transaction.on_commit(lambda: webhook_events_handle.delay(new_ids))
     return WebhookReceipt(received=len(events), new_event_ids=new_ids)
 
@@ -167,50 +232,90 @@ def _events_insert_new(*, channel: Channel, events: list[dict]) -> list[int]:
 def webhook_events_handle_batch(event_ids) -> list[WebhookEvent]:
     """Run the registered handlers for stored events, each at most once unless retried.
 
-    One transaction for the batch (one locking read, one update, one commit); a savepoint per
-    event, so one bad event fails alone and never blocks the others. Rows another worker holds
+    One transaction for the batch (one locking read, one update per outcome, one commit). The
+    events are grouped by their handlers and each group is handled at once in a savepoint; if
+    it fails, it is handled again event by event, so one bad event fails alone (``failed``, with
+    its error, retryable from the admin) and never blocks the others. Rows another worker holds
     are skipped: that worker handles them. Only the event rows are locked (``of=("self",)``):
     locking the joined channel row would make every webhook insert, which holds a key-share
     lock on it, look busy and leave events pending forever.
     """
-    with transaction.atomic():
-        events = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-            .select_related("channel")
-            .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
-            .order_by("id")
-        )
-        for event in events:
-            _event_run_handlers(event)
-        # One UPDATE per outcome instead of bulk_update's CASE per row and column.
-        now = timezone.now()
-        for status in (WebhookEventStatus.DONE, WebhookEventStatus.IGNORED):
-            ids = [event.pk for event in events if event.status == status]
-            if ids:
-                WebhookEvent.objects.filter(pk__in=ids).update(
-                    attempts=F("attempts") + 1, status=status, error="", handled_at=now
-                )
-        for event in events:
-            if event.status == WebhookEventStatus.FAILED:
-                event.save(update_fields=["attempts", "status", "error", "handled_at"])
+    token = _batch_memo.set({})
+    try:
+        with transaction.atomic():
+            events = list(
+                WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+                .select_related("channel")
+                .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
+                .order_by("id")
+            )
+            _events_run_handlers(events)
+            # One UPDATE per outcome instead of bulk_update's CASE per row and column.
+            now = timezone.now()
+            for status in (WebhookEventStatus.DONE, WebhookEventStatus.IGNORED):
+                ids = [event.pk for event in events if event.status == status]
+                if ids:
+                    WebhookEvent.objects.filter(pk__in=ids).update(
+                        attempts=F("attempts") + 1, status=status, error="", handled_at=now
+                    )
+            for event in events:
+                if event.status == WebhookEventStatus.FAILED:
+                    event.save(update_fields=["attempts", "status", "error", "handled_at"])
+    finally:
+        _batch_memo.reset(token)
     return events
 
 
-def _event_run_handlers(event: WebhookEvent) -> None:
-    event.attempts += 1
-    handlers = _handlers.get(event.event_type, [])
-    try:
-        with transaction.atomic():
-            for handler in handlers:
-                handler(event)
-    except Exception as error:
-        event.status = WebhookEventStatus.FAILED
-        event.error = "".join(traceback.format_exception_only(error)).strip()[:4000]
-        logger.exception("Webhook event %s (%s) failed", event.webhook_event_id, event.event_type)
-    else:
-        event.status = WebhookEventStatus.DONE if handlers else WebhookEventStatus.IGNORED
+def _events_run_handlers(events: list[WebhookEvent]) -> None:
+    groups: dict[tuple[_Registered, ...], list[WebhookEvent]] = {}
+    now = timezone.now()
+    for event in events:
+        event.attempts += 1
+        event.handled_at = now
         event.error = ""
-    event.handled_at = timezone.now()
+        handlers = tuple(_handlers.get(event.event_type, ()))
+        if handlers:
+            groups.setdefault(handlers, []).append(event)
+        else:
+            event.status = WebhookEventStatus.IGNORED
+    for handlers, group in sorted(groups.items(), key=lambda item: item[0][0].order):
+        try:
+            with transaction.atomic():
+                for handler in handlers:
+                    handler.run(group)
+        except Exception as error:
+            if len(group) == 1:
+                _event_failed(group[0], error)
+                continue
+            logger.info(
+                "A batch of %d %s events failed (%s); handling them one by one",
+                len(group),
+                group[0].event_type,
+                type(error).__name__,
+            )
+            for event in group:
+                try:
+                    with transaction.atomic():
+                        for handler in handlers:
+                            handler.run([event])
+                except Exception as event_error:
+                    _event_failed(event, event_error)
+                else:
+                    event.status = WebhookEventStatus.DONE
+        else:
+            for event in group:
+                event.status = WebhookEventStatus.DONE
+
+
+def _event_failed(event: WebhookEvent, error: Exception) -> None:
+    event.status = WebhookEventStatus.FAILED
+    event.error = "".join(traceback.format_exception_only(error)).strip()[:4000]
+    logger.error(
+        "Webhook event %s (%s) failed",
+        event.webhook_event_id,
+        event.event_type,
+        exc_info=error,
+    )
 
 
 def webhook_event_handle(event_id: int) -> WebhookEvent | None:

@@ -16,6 +16,7 @@ from linebot.client import client_for_channel
 from linebot.errors import LineApiError, LineBadRequest
 from linebot.validation import validate_messages
 
+from .bulk import rows_insert_new
 from .models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -49,17 +50,25 @@ def message_readable_text(message: dict) -> str:
     return _LABELS.get(kind, f"[{kind}]")
 
 
-def message_record_inbound(*, member: Member, event: dict) -> Message:
-    """Store a member's message (or postback) from a webhook event; once per event."""
+def _inbound_payload(event: dict) -> dict:
     if event["type"] == "postback":
-        payload = {"type": "postback", **event["postback"]}
-    else:
-        payload = event["message"]
-    message, _created = Message.objects.get_or_create(
-        webhook_event_id=event["webhookEventId"],
-        defaults={
+        return {"type": "postback", **event["postback"]}
+    return event["message"]
+
+
+def messages_record_inbound(items: Sequence[tuple[Member, dict]]) -> list[Message | None]:
+    """Store members' messages (or postbacks) from webhook events, at most once per event.
+
+    ``items`` are (member, raw LINE event) pairs. One ``INSERT ... ON CONFLICT DO NOTHING`` for
+    all of them: an event already in the log (a redelivery) is not written again and gives
+    ``None`` in its place, so its handling has no second effect.
+    """
+    rows, messages = [], []
+    for member, event in items:
+        payload = _inbound_payload(event)
+        row = {
             "channel_id": member.channel_id,
-            "member": member,
+            "member_id": member.pk,
             "direction": Direction.INBOUND,
             "message_type": payload.get("type", ""),
             "payload": payload,
@@ -68,10 +77,39 @@ def message_record_inbound(*, member: Member, event: dict) -> Message:
             "status": MessageStatus.RECEIVED,
             "line_message_id": str(payload.get("id", "")),
             "quote_token": payload.get("quoteToken", ""),
+            "webhook_event_id": event["webhookEventId"],
             "created_at": dt.datetime.fromtimestamp(event["timestamp"] / 1000, tz=dt.UTC),
-        },
+        }
+        rows.append(row)
+        fields = {name: value for name, value in row.items() if name != "member_id"}
+        messages.append(Message(member=member, **fields))
+    inserted = dict(
+        (event_id, pk)
+        for pk, event_id in rows_insert_new(
+            Message,
+            rows,
+            # The partial unique index ``message_unique_webhook_event`` needs its predicate.
+            conflict="(webhook_event_id) WHERE webhook_event_id <> ''",
+            returning=("id", "webhook_event_id"),
+        )
     )
-    return message
+    result: list[Message | None] = []
+    for message in messages:
+        pk = inserted.pop(message.webhook_event_id, None)
+        if pk is None:
+            result.append(None)  # already stored, or twice in this call: only the first counts
+        else:
+            message.pk = pk
+            message._state.adding = False
+            message._state.db = "default"
+            result.append(message)
+    return result
+
+
+def message_record_inbound(*, member: Member, event: dict) -> Message:
+    """Store a member's message (or postback) from a webhook event; once per event."""
+    message = messages_record_inbound([(member, event)])[0]
+    return message or Message.objects.get(webhook_event_id=event["webhookEventId"])
 
 
 def messages_record_outbound(

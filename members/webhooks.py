@@ -1,106 +1,151 @@
 """Handling LINE webhook events for members: who follows, blocks, writes, taps.
 
-Handlers run in a worker inside the event's transaction (see ``linebot.webhook``). They only
-touch the database; calls to LINE (profile, content, replies) run as tasks after commit.
+Handlers run in a worker inside the batch's transaction (see ``linebot.webhook``) and work on
+all the events of a request at once: the members of the batch are read in one query (missing
+ones created in one more), its messages written in one insert. They only touch the database;
+calls to LINE (profile, content, replies) run as tasks after commit. Signals still go out once
+per event, with the same arguments as ever (``members.signals``).
 """
 
-import datetime as dt
+from collections import defaultdict
 
 from django.db import transaction
 from django.utils import timezone
 
 from linebot.models import WebhookEvent
-from linebot.webhook import webhook_handler
+from linebot.webhook import webhook_batch_handler, webhook_handler
 
 from . import signals
-from .conversations import message_record_inbound
+from .bulk import rows_insert_new
+from .conversations import messages_record_inbound
 from .models import FriendStatus, Member, Message
+from .profiles import member_profile_needed
 
 MEDIA_TYPES = {"image", "video", "audio", "file"}
+MemberKey = tuple[int, str]  # (channel id, LINE user id)
 
 
-def _event_time(event: WebhookEvent) -> dt.datetime:
-    return event.occurred_at
-
-
-def member_for_event(event: WebhookEvent, *, lock: bool = True) -> Member | None:
-    """The member a 1:1 event is from, created on first sight (unknown friend status)."""
+def _member_key(event: WebhookEvent) -> MemberKey | None:
+    """Whose 1:1 event this is; None for groups, rooms and events without a user."""
     source = event.payload.get("source") or {}
     user_id = source.get("userId")
-    if source.get("type") != "user" or not user_id:
+    if source.get("type") != "user" or not user_id or not isinstance(user_id, str):
         return None
-    member, _created = Member.objects.get_or_create(channel=event.channel, line_user_id=user_id)
+    return (event.channel_id, user_id)
+
+
+def members_for_events(
+    events: list[WebhookEvent], *, lock: bool = False
+) -> dict[MemberKey, Member]:
+    """The members the events are from, by (channel id, user id), created on first sight.
+
+    One query per channel reads them (``lock``: ``SELECT ... FOR UPDATE``, in id order);
+    members not met before are inserted in one statement (unknown friend status;
+    ``ON CONFLICT (channel_id, line_user_id) DO NOTHING``, so a member another worker creates
+    at the same time is simply read) and read back.
+    """
+    wanted: dict[int, set[str]] = defaultdict(set)
+    for event in events:
+        key = _member_key(event)
+        if key:
+            wanted[key[0]].add(key[1])
+    members: dict[MemberKey, Member] = {}
+    query = Member.objects.all()
     if lock:
-        member = Member.objects.select_for_update().get(pk=member.pk)
-    return member
+        query = query.select_for_update(of=("self",)).order_by("pk")
+    for channel_id, user_ids in wanted.items():
+        found = list(query.filter(channel_id=channel_id, line_user_id__in=user_ids))
+        missing = user_ids - {member.line_user_id for member in found}
+        if missing:
+            _members_create(channel_id, missing)
+            found += query.filter(channel_id=channel_id, line_user_id__in=missing)
+        for member in found:
+            members[(channel_id, member.line_user_id)] = member
+    return members
 
 
-@webhook_handler("follow")
-def handle_follow(event: WebhookEvent) -> None:
+def _members_create(channel_id: int, user_ids: set[str]) -> None:
+    for user_id in user_ids:
+        # What ``full_clean`` would say, without a query per member.
+        Member._meta.get_field("line_user_id").run_validators(user_id)
+    rows_insert_new(
+        Member,
+        [{"channel_id": channel_id, "line_user_id": user_id} for user_id in sorted(user_ids)],
+        conflict="(channel_id, line_user_id)",
+    )
+
+
+@webhook_batch_handler("follow", "unfollow")
+def handle_friendship(events: list[WebhookEvent]) -> None:
+    """Follows and blocks, in LINE's order per member; the members' rows are locked."""
     from .tasks import webhook_member_profile_refresh
 
-    member = member_for_event(event)
-    if member is None:
-        return
-    when = _event_time(event)
-    is_unblocked = bool((event.payload.get("follow") or {}).get("isUnblocked"))
-    if member.followed_at is None or when >= member.followed_at:
-        member.friend_status = FriendStatus.FRIEND
-        member.followed_at = when
-    member.first_followed_at = member.first_followed_at or when
-    member.save(update_fields=["friend_status", "followed_at", "first_followed_at", "updated_at"])
-    member_id = member.pk
-    transaction.on_commit(lambda: webhook_member_profile_refresh.delay(member_id))
-    signals.member_followed.send(
-        sender=Member, member=member, event=event.payload, is_unblocked=is_unblocked
-    )
+    members = members_for_events(events, lock=True)
+    now = timezone.now()
+    profiles: set[int] = set()
+    for event in events:
+        member = members.get(_member_key(event))
+        if member is None:
+            continue
+        when = event.occurred_at
+        if event.event_type == "follow":
+            is_unblocked = bool((event.payload.get("follow") or {}).get("isUnblocked"))
+            if member.followed_at is None or when >= member.followed_at:
+                member.friend_status = FriendStatus.FRIEND
+                member.followed_at = when
+            member.first_followed_at = member.first_followed_at or when
+            member.save(
+                update_fields=["friend_status", "followed_at", "first_followed_at", "updated_at"]
+            )
+            if member.pk not in profiles and member_profile_needed(member, now=now):
+                profiles.add(member.pk)
+                member_id = member.pk
+                transaction.on_commit(
+                    lambda member_id=member_id: webhook_member_profile_refresh.delay(member_id)
+                )
+            signals.member_followed.send(
+                sender=Member, member=member, event=event.payload, is_unblocked=is_unblocked
+            )
+        else:
+            # An older unfollow delivered late must not undo a newer follow.
+            if member.followed_at is None or when >= member.followed_at:
+                member.friend_status = FriendStatus.BLOCKED
+                member.blocked_at = when
+                member.save(update_fields=["friend_status", "blocked_at", "updated_at"])
+            signals.member_blocked.send(sender=Member, member=member, event=event.payload)
 
 
-@webhook_handler("unfollow")
-def handle_unfollow(event: WebhookEvent) -> None:
-    member = member_for_event(event)
-    if member is None:
-        return
-    when = _event_time(event)
-    # An older unfollow delivered late must not undo a newer follow.
-    if member.followed_at is None or when >= member.followed_at:
-        member.friend_status = FriendStatus.BLOCKED
-        member.blocked_at = when
-        member.save(update_fields=["friend_status", "blocked_at", "updated_at"])
-    signals.member_blocked.send(sender=Member, member=member, event=event.payload)
-
-
-@webhook_handler("message")
-def handle_message(event: WebhookEvent) -> None:
+@webhook_batch_handler("message", "postback")
+def handle_messages(events: list[WebhookEvent]) -> None:
+    """What members sent and tapped: into the conversation log in one insert, then signals."""
     from .tasks import webhook_message_content_fetch
 
-    member = member_for_event(event, lock=False)
-    if member is None:
-        return
-    message = message_record_inbound(member=member, event=event.payload)
-    provider = (event.payload["message"].get("contentProvider") or {}).get("type", "line")
-    if message.message_type in MEDIA_TYPES and provider == "line":
-        message_id = message.pk
-        transaction.on_commit(lambda: webhook_message_content_fetch.delay(message_id))
-    signals.message_received.send(
-        sender=Member, member=member, message=message, event=event.payload
-    )
-
-
-@webhook_handler("postback")
-def handle_postback(event: WebhookEvent) -> None:
-    member = member_for_event(event, lock=False)
-    if member is None:
-        return
-    message_record_inbound(member=member, event=event.payload)
-    postback = event.payload.get("postback") or {}
-    signals.postback_received.send(
-        sender=Member,
-        member=member,
-        data=postback.get("data", ""),
-        params=postback.get("params") or {},
-        event=event.payload,
-    )
+    members = members_for_events(events)
+    pairs = [(event, members.get(_member_key(event))) for event in events]
+    pairs = [(event, member) for event, member in pairs if member is not None]
+    messages = messages_record_inbound([(member, event.payload) for event, member in pairs])
+    for (event, member), message in zip(pairs, messages, strict=True):
+        if message is None:
+            continue  # already in the log: handled before, no second effect
+        if event.event_type == "message":
+            provider = (event.payload["message"].get("contentProvider") or {}).get("type")
+            if message.message_type in MEDIA_TYPES and provider in (None, "line"):
+                message_id = message.pk
+                transaction.on_commit(
+                    lambda message_id=message_id: webhook_message_content_fetch.delay(message_id)
+                )
+            signals.message_received.send(
+                sender=Member, member=member, message=message, event=event.payload
+            )
+        else:
+            postback = event.payload.get("postback") or {}
+            signals.postback_received.send(
+                sender=Member,
+                member=member,
+                data=postback.get("data", ""),
+                params=postback.get("params") or {},
+                event=event.payload,
+            )
 
 
 @webhook_handler("unsend")
@@ -110,7 +155,10 @@ def handle_unsend(event: WebhookEvent) -> None:
     messages = Message.objects.filter(channel=event.channel, line_message_id=message_id or "-")
     for message in messages.select_for_update():
         if message.content:
-            message.content.delete(save=False)
+            # The file goes once the change is committed: a rolled-back batch keeps it.
+            storage, name = message.content.storage, message.content.name
+            transaction.on_commit(lambda storage=storage, name=name: storage.delete(name))
+            message.content = ""
         message.payload = {"type": message.message_type}
         message.text = ""
         message.unsent_at = timezone.now()
