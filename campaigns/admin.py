@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from linebot.validation import problem_text
 from members.models import Member, MessageStatus
 
+from .abtests import ab_results
 from .delivery import (
     campaign_cancel,
     campaign_is_personalized,
@@ -36,7 +37,14 @@ from .message_templates import (
     template_test_recipients,
     template_test_send,
 )
-from .models import AutoReply, Campaign, CampaignStatus, MessageTemplate, SendingPolicy
+from .models import (
+    AutoReply,
+    Campaign,
+    CampaignStatus,
+    CampaignVariant,
+    MessageTemplate,
+    SendingPolicy,
+)
 
 EDITOR_URLS = "admin:campaigns_messagetemplate"
 
@@ -261,6 +269,14 @@ def _member_label(member: Member) -> str:
     return f"{name} ({member.channel.name})"
 
 
+class CampaignVariantInline(admin.TabularInline):
+    model = CampaignVariant
+    extra = 0
+    autocomplete_fields = ("template",)
+    fields = ("name", "template", "weight")
+    verbose_name_plural = _("A/B variants (each member gets one; empty: the template above)")
+
+
 @admin.register(Campaign)
 class CampaignAdmin(admin.ModelAdmin):
     """Campaigns: recipient preview, confirm and send, live progress, pause/resume/cancel."""
@@ -274,6 +290,7 @@ class CampaignAdmin(admin.ModelAdmin):
     autocomplete_fields = ("template",)
     filter_horizontal = ("segments", "excluded_segments")
     show_facets = admin.ShowFacets.ALWAYS
+    inlines = [CampaignVariantInline]
     readonly_fields = (
         "status",
         "recipient_preview",
@@ -304,6 +321,7 @@ class CampaignAdmin(admin.ModelAdmin):
                 )
             },
         ),
+        (_("A/B test and clicks"), {"fields": ("holdout_percent", "track_clicks")}),
         (
             _("Progress"),
             {
@@ -368,6 +386,8 @@ class CampaignAdmin(admin.ModelAdmin):
         if campaign is not None:
             extra_context["results"] = campaign_results(campaign)
             extra_context["runs"] = campaign.runs.order_by("-number")[:20]
+            if campaign.holdout_percent or campaign.variants.exists():
+                extra_context["ab_results"] = ab_results(campaign)
         return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_urls(self):

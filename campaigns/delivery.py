@@ -24,7 +24,9 @@ from linebot.errors import LineApiError, LineRateLimited, LineServerError, LineT
 from members.conversations import message_readable_text
 from members.models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 from members.segments import segment_compile
+from members.tracking import track_links
 
+from .abtests import HOLDOUT, Splitter, variant_templates
 from .frequency import over_cap_member_ids, quiet_hours_end
 from .models import (
     Campaign,
@@ -108,7 +110,17 @@ def campaign_recipients(campaign: Campaign) -> QuerySet[Member]:
 
 
 def campaign_is_personalized(campaign: Campaign) -> bool:
-    return bool(template_variables(campaign.template.messages))
+    """Whether each member gets their own push: variables in a template, or tracked clicks."""
+    if campaign.track_clicks:
+        return True
+    templates = [campaign.template.messages, *variant_templates(campaign).values()]
+    return any(template_variables(messages) for messages in templates)
+
+
+def _batch_messages(campaign: Campaign, batch: SendBatch) -> list:
+    if batch.variant_id is not None:
+        return batch.variant.template.messages
+    return campaign.template.messages
 
 
 def _chunks(values: Iterable, size: int) -> Iterator[list]:
@@ -159,37 +171,63 @@ def campaign_prepare(campaign: Campaign) -> int:
             return run.total_count - run.skipped_count
         size = PUSH_BATCH_SIZE if campaign_is_personalized(campaign) else MAX_MULTICAST_RECIPIENTS
         recipients = campaign_recipients(campaign).order_by("pk").values_list("pk", flat=True)
+        splitter = Splitter(campaign)
         limit = run.send_limit
-        count = over_limit = 0
+        count = split_off = 0
         number = 0
-        for member_ids in _chunks(recipients.iterator(chunk_size=WRITE_CHUNK), size):
-            if limit is not None and count + len(member_ids) > limit:
-                keep = max(limit - count, 0)
-                rest, member_ids = member_ids[keep:], member_ids[:keep]
-                Delivery.objects.bulk_create(
-                    [
-                        Delivery(
-                            campaign=campaign,
-                            run=run,
-                            member_id=pk,
-                            status=DeliveryStatus.SKIPPED,
-                            reason=SkipReason.QUOTA,
-                        )
-                        for pk in rest
-                    ]
-                )
-                over_limit += len(rest)
+        buffers: dict[int | None, list[int]] = {}
+        skips: list[Delivery] = []
+
+        def flush(variant_id: int | None) -> None:
+            nonlocal number
+            member_ids = buffers.pop(variant_id, [])
             if not member_ids:
-                continue
+                return
             number += 1
-            batch = SendBatch.objects.create(campaign=campaign, run=run, number=number)
+            batch = SendBatch.objects.create(
+                campaign=campaign, run=run, number=number, variant_id=variant_id
+            )
             Delivery.objects.bulk_create(
                 [
-                    Delivery(campaign=campaign, run=run, member_id=pk, batch=batch)
+                    Delivery(
+                        campaign=campaign, run=run, member_id=pk, batch=batch, variant_id=variant_id
+                    )
                     for pk in member_ids
                 ]
             )
-            count += len(member_ids)
+
+        def skip(member_id: int, reason: str, variant_id: int | None = None) -> None:
+            nonlocal split_off
+            split_off += 1
+            skips.append(
+                Delivery(
+                    campaign=campaign,
+                    run=run,
+                    member_id=member_id,
+                    variant_id=variant_id,
+                    status=DeliveryStatus.SKIPPED,
+                    reason=reason,
+                )
+            )
+            if len(skips) >= WRITE_CHUNK:
+                Delivery.objects.bulk_create(skips)
+                skips.clear()
+
+        for member_id in recipients.iterator(chunk_size=WRITE_CHUNK):
+            arm = splitter.assign(member_id)
+            if arm == HOLDOUT:
+                skip(member_id, SkipReason.HOLDOUT)
+                continue
+            if limit is not None and count >= limit:
+                skip(member_id, SkipReason.QUOTA, arm)
+                continue
+            count += 1
+            buffers.setdefault(arm, []).append(member_id)
+            if len(buffers[arm]) >= size:
+                flush(arm)
+        for arm in list(buffers):
+            flush(arm)
+        Delivery.objects.bulk_create(skips)
         # Every target without a row yet: exact even if the cap moved since the first query.
         written = Delivery.objects.filter(run=run, member=OuterRef("pk"))
         skipped = (
@@ -198,7 +236,7 @@ def campaign_prepare(campaign: Campaign) -> int:
             .order_by("pk")
             .values_list("pk", "friend_status", "marketing_opted_out_at")
         )
-        skipped_count = over_limit
+        skipped_count = split_off
         for rows in _chunks(skipped.iterator(chunk_size=WRITE_CHUNK), WRITE_CHUNK):
             Delivery.objects.bulk_create(
                 [
@@ -278,8 +316,8 @@ def campaign_send_batch(*, campaign_id: int, batch_id: int) -> str:
     """
     with transaction.atomic():
         batch = (
-            SendBatch.objects.select_for_update(skip_locked=True)
-            .select_related("campaign__channel", "campaign__template")
+            SendBatch.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("campaign__channel", "campaign__template", "variant__template")
             .filter(pk=batch_id, campaign_id=campaign_id)
             .first()
         )
@@ -341,7 +379,7 @@ def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
     rows = list(deliveries.values_list("pk", "member_id", "member__line_user_id"))
     if not rows:
         return True
-    messages = campaign.template.messages
+    messages = _batch_messages(campaign, batch)
     client = client_for_channel(campaign.channel)
     rate_limit_wait(channel_id=campaign.channel.channel_id, endpoint="multicast")
     now = timezone.now()
@@ -374,6 +412,7 @@ def _rid(error: LineApiError) -> str:
 def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
     """Push to each pending member of the batch; False if the campaign stopped meanwhile."""
     client = client_for_channel(campaign.channel)
+    template = _batch_messages(campaign, batch)
     pending = (
         batch.deliveries.filter(status=DeliveryStatus.PENDING)
         .select_related("member")
@@ -388,7 +427,14 @@ def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
                 finished = False
                 break
             member = delivery.member
-            messages, problems = personalize_for_member(campaign.template.messages, member=member)
+            messages, problems = personalize_for_member(template, member=member)
+            if not problems and campaign.track_clicks:
+                messages = track_links(
+                    messages,
+                    source=MessageSource.CAMPAIGN,
+                    source_id=campaign.pk,
+                    member=member,
+                )
             if problems:
                 Delivery.objects.filter(pk=delivery.pk).update(
                     status=DeliveryStatus.SKIPPED,

@@ -3,6 +3,7 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
@@ -291,6 +292,23 @@ class Campaign(models.Model):
         default=True,
         help_text=_("A send that falls in the channel's quiet hours waits until they end."),
     )
+    holdout_percent = models.PositiveSmallIntegerField(
+        _("holdout (%)"),
+        default=0,
+        validators=[MaxValueValidator(90)],
+        help_text=_(
+            "A/B tests: this share of the recipients gets nothing, to compare against. "
+            "Who falls where is fixed by the campaign and the member."
+        ),
+    )
+    track_clicks = models.BooleanField(
+        _("track clicks"),
+        default=False,
+        help_text=_(
+            "Links go through our redirect, one per member, so clicks are counted per member "
+            "and per variant. Each member then gets their own push."
+        ),
+    )
     schedule_task = models.OneToOneField(
         "django_celery_beat.PeriodicTask",
         on_delete=models.SET_NULL,
@@ -361,6 +379,8 @@ class Campaign(models.Model):
             template_channel = self.template.channel_id
             if template_channel is not None and template_channel != self.channel_id:
                 raise ValidationError({"template": _("This template belongs to another channel.")})
+        if self.holdout_percent is not None and self.holdout_percent > 90:
+            raise ValidationError({"holdout_percent": _("Hold out at most 90%.")})
         if self.crontab and self.scheduled_at:
             raise ValidationError(
                 {"crontab": _("Give a time to send once, or a crontab to repeat, not both.")}
@@ -373,6 +393,41 @@ class Campaign(models.Model):
     @property
     def is_recurring(self) -> bool:
         return bool(self.crontab)
+
+
+class CampaignVariant(models.Model):
+    """One arm of an A/B test: its own template, for a share of the non-holdout recipients."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="variants", verbose_name=_("campaign")
+    )
+    name = models.CharField(_("name"), max_length=20, help_text=_("For example A, B."))
+    template = models.ForeignKey(
+        MessageTemplate,
+        on_delete=models.PROTECT,
+        related_name="campaign_variants",
+        verbose_name=_("message template"),
+    )
+    weight = models.PositiveSmallIntegerField(
+        _("share"),
+        default=50,
+        validators=[MinValueValidator(1)],
+        help_text=_("Relative to the other variants: 50 and 50 split evenly."),
+    )
+
+    class Meta:
+        verbose_name = _("A/B variant")
+        verbose_name_plural = _("A/B variants")
+        ordering = ["campaign", "name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="variant_unique_name"),
+            models.CheckConstraint(
+                condition=models.Q(weight__gte=1), name="variant_weight_positive"
+            ),
+        ]
+
+    def __str__(self):
+        return self.name
 
 
 class CampaignRun(models.Model):
@@ -442,6 +497,14 @@ class SendBatch(models.Model):
     run = models.ForeignKey(
         CampaignRun, on_delete=models.CASCADE, related_name="batches", verbose_name=_("run")
     )
+    variant = models.ForeignKey(
+        CampaignVariant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="batches",
+        verbose_name=_("A/B variant"),
+    )
     number = models.PositiveIntegerField(_("number"))
     retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
     status = models.CharField(
@@ -488,6 +551,7 @@ class SkipReason(models.TextChoices):
     CANCELLED = "cancelled", _("Campaign cancelled")
     FREQUENCY_CAP = "frequency_cap", _("Over the frequency cap")
     QUOTA = "quota", _("Beyond the monthly quota")
+    HOLDOUT = "holdout", _("A/B holdout")
 
 
 class Delivery(models.Model):
@@ -498,6 +562,14 @@ class Delivery(models.Model):
     )
     run = models.ForeignKey(
         CampaignRun, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("run")
+    )
+    variant = models.ForeignKey(
+        CampaignVariant,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="deliveries",
+        verbose_name=_("A/B variant"),
     )
     member = models.ForeignKey(
         "members.Member",

@@ -45,6 +45,7 @@ ROLES: dict[str, list[str]] = {
             "autoreply",
             "trackedlink",
             "sendingpolicy",
+            "campaignvariant",
         ),
         *_crud("linebot", "richmenu", "richmenualias"),
         *_crud("members", "richmenurule"),
