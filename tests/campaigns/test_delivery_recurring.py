@@ -143,6 +143,9 @@ def test_the_admin_form_schedules_a_repeating_campaign(admin_client, campaign):
         "respect_quiet_hours": "on",
         "all_friends": "on",
         "apply_frequency_cap": "on",
+        "holdout_percent": "0",
+        "variants-TOTAL_FORMS": "0",
+        "variants-INITIAL_FORMS": "0",
     }
     response = admin_client.post(url, form)
     assert response.status_code == 302, response.context["adminform"].form.errors
