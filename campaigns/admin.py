@@ -27,6 +27,7 @@ from .delivery import (
     campaign_schedule_recurring,
     campaign_send,
     campaign_unschedule,
+    campaign_uses_narrowcast,
 )
 from .flex_library import STARTERS
 from .frequency import quiet_hours_end
@@ -264,6 +265,14 @@ class MessageTemplateAdmin(MessagesEditorMixin, admin.ModelAdmin):
         )
 
 
+def _api_label(campaign: Campaign) -> str:
+    if campaign_is_personalized(campaign):
+        return gettext("push, one request per member")
+    if campaign_uses_narrowcast(campaign):
+        return gettext("narrowcast to the recipients uploaded as a LINE audience")
+    return gettext("multicast, up to 500 members a request")
+
+
 def _member_label(member: Member) -> str:
     name = member.display_name or member.line_user_id
     return f"{name} ({member.channel.name})"
@@ -321,7 +330,10 @@ class CampaignAdmin(admin.ModelAdmin):
                 )
             },
         ),
-        (_("A/B test and clicks"), {"fields": ("holdout_percent", "track_clicks")}),
+        (
+            _("A/B test, clicks and narrowcast"),
+            {"fields": ("holdout_percent", "track_clicks", "use_narrowcast")},
+        ),
         (
             _("Progress"),
             {
@@ -462,9 +474,7 @@ class CampaignAdmin(admin.ModelAdmin):
             "title": gettext("Send %(name)s") % {"name": campaign.name},
             "campaign": campaign,
             "check": check,
-            "api": gettext("push, one request per member")
-            if campaign_is_personalized(campaign)
-            else gettext("multicast, up to 500 members a request"),
+            "api": _api_label(campaign),
             "can_send": campaign.status in (CampaignStatus.DRAFT, CampaignStatus.SCHEDULED),
             "quiet_until": quiet_hours_end(campaign.channel_id, timezone.now()),
             "change_url": change_url,

@@ -39,6 +39,7 @@ from .models import (
     SkipReason,
     crontab_fields,
 )
+from .narrowcast import NARROWCAST_BATCH_SIZE, NarrowcastWaiting, narrowcast_send_batch
 from .personalize import personalize_for_member, template_variables
 from .ratelimit import rate_limit_wait
 
@@ -117,6 +118,15 @@ def campaign_is_personalized(campaign: Campaign) -> bool:
     return any(template_variables(messages) for messages in templates)
 
 
+def campaign_uses_narrowcast(campaign: Campaign) -> bool:
+    """Narrowcast when asked for and the content is one and the same for everyone."""
+    return (
+        campaign.use_narrowcast
+        and not campaign_is_personalized(campaign)
+        and not campaign.variants.exists()
+    )
+
+
 def _batch_messages(campaign: Campaign, batch: SendBatch) -> list:
     if batch.variant_id is not None:
         return batch.variant.template.messages
@@ -170,6 +180,8 @@ def campaign_prepare(campaign: Campaign) -> int:
         if run.prepared_at is not None:
             return run.total_count - run.skipped_count
         size = PUSH_BATCH_SIZE if campaign_is_personalized(campaign) else MAX_MULTICAST_RECIPIENTS
+        if campaign_uses_narrowcast(campaign):
+            size = NARROWCAST_BATCH_SIZE
         recipients = campaign_recipients(campaign).order_by("pk").values_list("pk", flat=True)
         splitter = Splitter(campaign)
         limit = run.send_limit
@@ -333,6 +345,8 @@ def campaign_send_batch(*, campaign_id: int, batch_id: int) -> str:
         try:
             if campaign_is_personalized(campaign):
                 finished = _send_pushes(campaign, batch)
+            elif campaign_uses_narrowcast(campaign):
+                finished = _send_narrowcast(campaign, batch)
             else:
                 finished = _send_multicast(campaign, batch)
         except BatchRetry as error:
@@ -402,6 +416,33 @@ def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
     SendBatch.objects.filter(pk=batch.pk).update(request_id=request_id)
     _log_messages(campaign, [(member_id, messages) for _pk, member_id, _u in rows], now)
     _count(batch.run_id, sent=len(rows))
+    return True
+
+
+def _send_narrowcast(campaign: Campaign, batch: SendBatch) -> bool:
+    deliveries = batch.deliveries.filter(status=DeliveryStatus.PENDING)
+    messages = _batch_messages(campaign, batch)
+    try:
+        failure = narrowcast_send_batch(campaign, batch, messages)
+    except NarrowcastWaiting as waiting:
+        raise BatchRetry(str(waiting)) from waiting
+    except LineApiError as error:
+        if _is_transient(error):
+            raise BatchRetry(str(error)) from error
+        failure = error_text(error)
+    if failure:
+        failed = deliveries.update(
+            status=DeliveryStatus.FAILED, error=failure, request_id=batch.request_id
+        )
+        SendBatch.objects.filter(pk=batch.pk).update(error=failure)
+        _count(batch.run_id, failed=failed)
+        return True
+    now = timezone.now()
+    member_ids = list(deliveries.values_list("member_id", flat=True))
+    deliveries.update(status=DeliveryStatus.SENT, sent_at=now, request_id=batch.request_id)
+    for chunk in _chunks(member_ids, WRITE_CHUNK):
+        _log_messages(campaign, [(member_id, messages) for member_id in chunk], now)
+    _count(batch.run_id, sent=len(member_ids))
     return True
 
 

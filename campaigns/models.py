@@ -301,6 +301,15 @@ class Campaign(models.Model):
             "Who falls where is fixed by the campaign and the member."
         ),
     )
+    use_narrowcast = models.BooleanField(
+        _("send by narrowcast"),
+        default=False,
+        help_text=_(
+            "For very large sends of the same messages: the recipients are uploaded to LINE as "
+            "an audience and LINE sends at its own pace. Not with variables, variants or "
+            "tracked clicks."
+        ),
+    )
     track_clicks = models.BooleanField(
         _("track clicks"),
         default=False,
@@ -379,6 +388,14 @@ class Campaign(models.Model):
             template_channel = self.template.channel_id
             if template_channel is not None and template_channel != self.channel_id:
                 raise ValidationError({"template": _("This template belongs to another channel.")})
+        if self.use_narrowcast and self.track_clicks:
+            raise ValidationError(
+                {
+                    "use_narrowcast": _(
+                        "Narrowcast sends the same messages to all: no tracked clicks."
+                    )
+                }
+            )
         if self.holdout_percent is not None and self.holdout_percent > 90:
             raise ValidationError({"holdout_percent": _("Hold out at most 90%.")})
         if self.crontab and self.scheduled_at:
@@ -514,6 +531,7 @@ class SendBatch(models.Model):
         default=SendBatchStatus.PENDING,
     )
     request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
+    audience_group_id = models.BigIntegerField(_("LINE audience"), null=True, blank=True)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
