@@ -38,6 +38,7 @@ from members.models import (
     MessageSource,
     MessageStatus,
 )
+from members.profiles import member_profile_refresh
 from members.segments import segment_queryset
 
 from .clock import clock_now
@@ -302,7 +303,14 @@ def _push(send: StepSend, now: dt.datetime) -> str | None:
     """Send one step: "sent", "failed" (LINE or the template refused), None (try later)."""
     member = send.enrollment.member
     template = send.step.template.messages
-    if template_variables(template) or send.enrollment.data:
+    variables = template_variables(template)
+    if variables or send.enrollment.data:
+        if member.profile_refreshed_at is None and any(v.startswith("member.") for v in variables):
+            # A welcome step can beat the follow's own profile fetch: fetch it first.
+            try:
+                member_profile_refresh(member)
+            except LineApiError as error:
+                logger.info("Profile of member %s not fetched: %s", member.pk, error)
         messages, problems = personalize_for_member(
             template, member=member, data=send.enrollment.data
         )

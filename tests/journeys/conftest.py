@@ -159,3 +159,42 @@ def template(channel, *messages, name="t"):
 
 def text(value):
     return {"type": "text", "text": value}
+
+
+@pytest.fixture
+def second_worker_process(celery_worker_process, sandbox_server, settings):
+    """Another worker on the same queues: two schedulers really run at once."""
+    import uuid
+
+    from crm.celery import app as celery_app
+
+    name = f"test-second-{uuid.uuid4().hex[:8]}@localhost"
+    env = {
+        **os.environ,
+        "DATABASE_URL": _test_database_url(),
+        "LINE_SANDBOX_URL": sandbox_server.url,
+        "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+    }
+    process = _celery(
+        [
+            "worker",
+            "--pool=solo",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-Q",
+            "default,sending,webhooks,housekeeping",
+            "-n",
+            name,
+            "--loglevel=WARNING",
+        ],
+        env,
+        name,
+    )
+    deadline = time.monotonic() + 60
+    while not celery_app.control.ping(destination=[name], timeout=0.5):
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("The second Celery worker did not start.")
+    yield process
+    _stop(process)
