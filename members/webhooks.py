@@ -50,7 +50,7 @@ def members_for_events(
         if key:
             wanted[key[0]].add(key[1])
     members: dict[MemberKey, Member] = {}
-    query = Member.objects.all()
+    query = Member.objects.order_by()  # no ``Meta.ordering``: nothing to sort
     if lock:
         query = query.select_for_update(of=("self",)).order_by("pk")
     for channel_id, user_ids in wanted.items():
