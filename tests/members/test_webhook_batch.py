@@ -4,6 +4,7 @@ and a redelivered batch changes nothing."""
 
 import datetime as dt
 import json
+import time
 
 import pytest
 from django.db import connection
@@ -28,7 +29,8 @@ def user(name: str) -> str:
 class Events:
     """Builds LINE webhook events in the shape of ``shared/line-openapi/webhook.yml``."""
 
-    def __init__(self):
+    def __init__(self, t0: int = T0):
+        self.t0 = t0
         self.serial = 0
 
     def __call__(self, kind: str, user_id: str | None, **extra) -> dict:
@@ -36,7 +38,7 @@ class Events:
         event = {
             "type": kind,
             "mode": "active",
-            "timestamp": T0 + self.serial * 1000,
+            "timestamp": self.t0 + self.serial * 1000,
             "webhookEventId": f"01HBATCH{self.serial:018d}",
             "deliveryContext": {"isRedelivery": False},
             "source": {"type": "user", "userId": user_id},
@@ -254,3 +256,57 @@ def test_statements_per_batch_do_not_grow_with_its_events(
 
     assert counts[0] == counts[1] <= 10
     assert Message.objects.count() == 2 * (10 + 30)
+
+
+@pytest.mark.worker
+def test_a_request_of_many_users_is_handled_by_the_worker_and_auto_replies_reach_them(line_app):
+    """A signed request of several users' events, posted over HTTP to the live app like LINE's,
+    handled by the real worker: the conversation, the bad event failing alone, and the keyword
+    answers (by push: these reply tokens were never issued) reaching each user who asked."""
+    import urllib.request
+
+    from tests.conftest import wait_for
+
+    channel, control = line_app.channel, line_app.control
+    AutoReply.objects.create(
+        channel=channel,
+        name="Hours",
+        trigger=AutoReplyTrigger.KEYWORD,
+        match_type=MatchType.CONTAINS,
+        keywords="営業時間",
+        messages=[{"type": "text", "text": "10:00-20:00 です"}],
+    )
+    asking = [line_app.user(displayName=f"Asks {n}") for n in range(3)]
+    quiet = line_app.user(displayName="Quiet")
+    wait_for(lambda: Member.objects.filter(profile_refreshed_at__isnull=False).count() == 4)
+    e = Events(t0=int(time.time() * 1000))  # after the users' own follows
+    broken = e("message", quiet)
+    events = [e.text(user_id, "営業時間は？") for user_id in asking]
+    events += [broken, e.text(quiet, "thanks"), e("unfollow", quiet)]
+    body = json.dumps({"destination": channel.bot_user_id, "events": events}).encode()
+    request = urllib.request.Request(
+        channel.webhook_url,
+        data=body,
+        headers={
+            "content-type": "application/json",
+            "x-line-signature": signature_create(channel_secret=channel.channel_secret, body=body),
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        assert answer.status == 200
+
+    for user_id in asking:
+        received = wait_for(lambda user_id=user_id: control.messages(channel.channel_id, user_id))
+        assert [item["message"]["text"] for item in received] == ["10:00-20:00 です"]
+    failed = wait_for(lambda: WebhookEvent.objects.filter(status="failed").first())
+    assert failed.webhook_event_id == broken["webhookEventId"] and "KeyError" in failed.error
+    wait_for(lambda: not WebhookEvent.objects.filter(status="pending").exists())
+    assert control.messages(channel.channel_id, quiet) == []
+    assert Member.objects.get(line_user_id=quiet).friend_status == FriendStatus.BLOCKED
+    assert sorted(Message.objects.filter(direction="in").values_list("text", flat=True)) == [
+        "thanks",
+        "営業時間は？",
+        "営業時間は？",
+        "営業時間は？",
+    ]
+    assert Message.objects.filter(source="auto_reply", status="sent").count() == 3
