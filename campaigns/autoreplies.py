@@ -43,17 +43,17 @@ def autoreply_matches(rule: AutoReply, text: str) -> bool:
 def autoreply_rules(*, channel_id: int, trigger: str) -> list[AutoReply]:
     """A channel's active rules of one trigger, by priority.
 
-    Read once per batch of webhook events (``webhook_batch_memo``), not once per message; a
-    rule saved in the admin applies from the next batch.
+    All of the channel's active rules are read once per batch of webhook events
+    (``webhook_batch_memo``), not once per message or trigger; a rule saved in the admin
+    applies from the next batch.
     """
-    return webhook_batch_memo(
-        ("campaigns.autoreply_rules", channel_id, trigger),
+    rules = webhook_batch_memo(
+        ("campaigns.autoreply_rules", channel_id),
         lambda: list(
-            AutoReply.objects.active()
-            .filter(channel_id=channel_id, trigger=trigger)
-            .order_by("priority", "id")
+            AutoReply.objects.active().filter(channel_id=channel_id).order_by("priority", "id")
         ),
     )
+    return [rule for rule in rules if rule.trigger == trigger]
 
 
 def autoreply_for_text(*, channel_id: int, text: str, at: dt.datetime) -> AutoReply | None:

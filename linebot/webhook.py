@@ -229,44 +229,62 @@ def _events_insert_new(*, channel: Channel, events: list[dict]) -> list[int]:
         return sorted(row[0] for row in cursor.fetchall())
 
 
+class _HandlerFailed(Exception):
+    """A handler raised in the optimistic pass: the batch is handled again, isolated."""
+
+
 def webhook_events_handle_batch(event_ids) -> list[WebhookEvent]:
     """Run the registered handlers for stored events, each at most once unless retried.
 
     One transaction for the batch (one locking read, one update per outcome, one commit). The
-    events are grouped by their handlers and each group is handled at once in a savepoint; if
-    it fails, it is handled again event by event, so one bad event fails alone (``failed``, with
-    its error, retryable from the admin) and never blocks the others. Rows another worker holds
-    are skipped: that worker handles them. Only the event rows are locked (``of=("self",)``):
-    locking the joined channel row would make every webhook insert, which holds a key-share
-    lock on it, look busy and leave events pending forever.
+    events are grouped by their handlers and each group handled at once. The first pass takes
+    no savepoints (two round trips per group saved); if a handler raises, that transaction is
+    rolled back, with everything it wrote and every ``on_commit`` callback, and the batch is
+    handled again with a savepoint per group and, for the group that fails, per event: one bad
+    event fails alone (``failed``, with its error, retryable from the admin) and never blocks
+    the others. Rows another worker holds are skipped: that worker handles them. Only the event
+    rows are locked (``of=("self",)``): locking the joined channel row would make every webhook
+    insert, which holds a key-share lock on it, look busy and leave events pending forever.
     """
     token = _batch_memo.set({})
     try:
-        with transaction.atomic():
-            events = list(
-                WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-                .select_related("channel")
-                .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
-                .order_by("id")
+        try:
+            return _batch_handle(event_ids, isolated=False)
+        except _HandlerFailed as failure:
+            logger.info(
+                "A handler failed in a batch of %d events (%s); handling them again, isolated",
+                len(event_ids),
+                type(failure.__cause__).__name__,
             )
-            _events_run_handlers(events)
-            # One UPDATE per outcome instead of bulk_update's CASE per row and column.
-            now = timezone.now()
-            for status in (WebhookEventStatus.DONE, WebhookEventStatus.IGNORED):
-                ids = [event.pk for event in events if event.status == status]
-                if ids:
-                    WebhookEvent.objects.filter(pk__in=ids).update(
-                        attempts=F("attempts") + 1, status=status, error="", handled_at=now
-                    )
-            for event in events:
-                if event.status == WebhookEventStatus.FAILED:
-                    event.save(update_fields=["attempts", "status", "error", "handled_at"])
+            return _batch_handle(event_ids, isolated=True)
     finally:
         _batch_memo.reset(token)
+
+
+def _batch_handle(event_ids, *, isolated: bool) -> list[WebhookEvent]:
+    with transaction.atomic():
+        events = list(
+            WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+            .select_related("channel")
+            .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
+            .order_by("id")
+        )
+        _events_run_handlers(events, isolated=isolated)
+        # One UPDATE per outcome instead of bulk_update's CASE per row and column.
+        now = timezone.now()
+        for status in (WebhookEventStatus.DONE, WebhookEventStatus.IGNORED):
+            ids = [event.pk for event in events if event.status == status]
+            if ids:
+                WebhookEvent.objects.filter(pk__in=ids).update(
+                    attempts=F("attempts") + 1, status=status, error="", handled_at=now
+                )
+        for event in events:
+            if event.status == WebhookEventStatus.FAILED:
+                event.save(update_fields=["attempts", "status", "error", "handled_at"])
     return events
 
 
-def _events_run_handlers(events: list[WebhookEvent]) -> None:
+def _events_run_handlers(events: list[WebhookEvent], *, isolated: bool) -> None:
     groups: dict[tuple[_Registered, ...], list[WebhookEvent]] = {}
     now = timezone.now()
     for event in events:
@@ -279,6 +297,15 @@ def _events_run_handlers(events: list[WebhookEvent]) -> None:
         else:
             event.status = WebhookEventStatus.IGNORED
     for handlers, group in sorted(groups.items(), key=lambda item: item[0][0].order):
+        if not isolated:
+            try:
+                for handler in handlers:
+                    handler.run(group)
+            except Exception as error:
+                raise _HandlerFailed from error
+            for event in group:
+                event.status = WebhookEventStatus.DONE
+            continue
         try:
             with transaction.atomic():
                 for handler in handlers:
@@ -287,12 +314,6 @@ def _events_run_handlers(events: list[WebhookEvent]) -> None:
             if len(group) == 1:
                 _event_failed(group[0], error)
                 continue
-            logger.info(
-                "A batch of %d %s events failed (%s); handling them one by one",
-                len(group),
-                group[0].event_type,
-                type(error).__name__,
-            )
             for event in group:
                 try:
                     with transaction.atomic():
