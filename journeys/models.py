@@ -377,6 +377,9 @@ class StepSend(models.Model):
     )
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
+    # Sends of identical content claimed together go as one multicast (up to 500 members)
+    # with this key, stored before the call; the batch is always sent whole.
+    batch_key = models.UUIDField(_("multicast retry key"), null=True, blank=True, editable=False)
     request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
@@ -393,6 +396,13 @@ class StepSend(models.Model):
             models.CheckConstraint(
                 condition=Q(status__in=SendStatus.values), name="stepsend_status_known"
             ),
+        ]
+        indexes = [
+            models.Index(
+                fields=["batch_key"],
+                condition=Q(batch_key__isnull=False, status="pending"),
+                name="stepsend_pending_batch_idx",
+            )
         ]
 
     def __str__(self):

@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 
 from campaigns.frequency import over_cap_member_ids, quiet_hours_end
 from campaigns.personalize import personalize_for_member, template_variables
@@ -173,6 +174,8 @@ def _plan(enrollments: Sequence[Enrollment], plan: _Plan, now: dt.datetime) -> N
             )
 
     for step, group in by_step.values():
+        # Identical content for everyone (no variables): one multicast for the chunk's group.
+        batch_key = None if template_variables(step.template.messages) else uuid.uuid4()
         condition = (
             _members_in(step.condition_segment, [e.member_id for e in group])
             if step.condition_segment_id
@@ -213,7 +216,9 @@ def _plan(enrollments: Sequence[Enrollment], plan: _Plan, now: dt.datetime) -> N
             if pending is not None:
                 plan.pending.append(pending.pk)
             else:
-                plan.new.append(StepSend(enrollment_id=enrollment.pk, step=step))
+                plan.new.append(
+                    StepSend(enrollment_id=enrollment.pk, step=step, batch_key=batch_key)
+                )
 
 
 def _write(plan: _Plan, now: dt.datetime) -> None:
@@ -249,17 +254,24 @@ def _write(plan: _Plan, now: dt.datetime) -> None:
 
 
 def step_sends_deliver(send_ids: Iterable[int], *, now: dt.datetime | None = None) -> dict:
-    """Push each pending send once, log it, and move its enrollment on.
+    """Send each pending send once, log it, and move its enrollment on.
 
-    Sends another process is delivering right now are skipped (it holds their row locks).
+    Sends sharing a multicast key are always sent together, whoever asks for part of them;
+    the rows are locked meanwhile, so a second deliverer waits and then finds them done.
     Answers counts: sent, failed, deferred, skipped.
     """
     now = now or clock_now()
     counts = {"sent": 0, "failed": 0, "deferred": 0, "skipped": 0}
+    ids = list(send_ids)
     with transaction.atomic():
+        keys = set(
+            StepSend.objects.filter(pk__in=ids, batch_key__isnull=False).values_list(
+                "batch_key", flat=True
+            )
+        )
         sends = list(
-            StepSend.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(pk__in=list(send_ids), status=SendStatus.PENDING)
+            StepSend.objects.select_for_update(of=("self",))
+            .filter(Q(pk__in=ids) | Q(batch_key__in=keys), status=SendStatus.PENDING)
             .select_related("enrollment__member__channel", "step__template")
             .order_by("pk")
         )
@@ -268,21 +280,31 @@ def step_sends_deliver(send_ids: Iterable[int], *, now: dt.datetime | None = Non
         done: list[StepSend] = []
         logged: list[tuple[StepSend, list[dict]]] = []
         retry: list[StepSend] = []
-        for index, send in enumerate(sends):
-            enrollment = send.enrollment
-            if enrollment.status != EnrollmentStatus.ACTIVE:
+        live: list[StepSend] = []
+        for send in sends:
+            if send.enrollment.status != EnrollmentStatus.ACTIVE:
                 send.status, send.reason, send.sent_at = SendStatus.SKIPPED, "enrollment ended", now
                 done.append(send)
                 counts["skipped"] += 1
-                continue
-            outcome = _push(send, now)
+            else:
+                live.append(send)
+        batches: dict[uuid.UUID, list[StepSend]] = defaultdict(list)
+        singles = []
+        for send in live:
+            if send.batch_key is not None:
+                batches[send.batch_key].append(send)
+            else:
+                singles.append(send)
+        units = [(key, rows) for key, rows in batches.items()] + [(None, [s]) for s in singles]
+        for index, (key, rows) in enumerate(units):
+            outcome = _multicast(key, rows, now) if key is not None else _push(rows[0], now)
             if outcome is None:
-                retry.extend(sends[index:])
+                retry.extend(row for _key, group in units[index:] for row in group)
                 break
-            done.append(send)
-            counts[outcome] += 1
+            done.extend(rows)
+            counts[outcome] += len(rows)
             if outcome == "sent":
-                logged.append((send, send._messages))
+                logged.extend((row, row._messages) for row in rows)
         StepSend.objects.bulk_update(
             done, ["status", "reason", "sent_at", "request_id", "error"], batch_size=CHUNK
         )
@@ -294,9 +316,36 @@ def step_sends_deliver(send_ids: Iterable[int], *, now: dt.datetime | None = Non
         for send in done:
             if send.reason != "enrollment ended":
                 by_step[send.step].append(send.enrollment_id)
-        for step, ids in by_step.items():
-            enrollments_advance(step=step, enrollment_ids=ids, after=now, now=now)
+        for step, enrollment_ids in by_step.items():
+            enrollments_advance(step=step, enrollment_ids=enrollment_ids, after=now, now=now)
     return counts
+
+
+def _multicast(key: uuid.UUID, sends: list[StepSend], now: dt.datetime) -> str | None:
+    """One multicast of a step's identical messages to a batch, with the batch's stored key."""
+    messages = sends[0].step.template.messages
+    channel = sends[0].enrollment.member.channel
+    rate_limit_wait(channel_id=channel.channel_id, endpoint="multicast")
+    try:
+        result = client_for_channel(channel).multicast(
+            to=[send.enrollment.member.line_user_id for send in sends],
+            messages=messages,
+            retry_key=key,
+        )
+    except LineApiError as error:
+        if is_transient(error):
+            for send in sends:
+                send.error = str(error)
+            return None
+        for send in sends:
+            send.status, send.sent_at, send.error = SendStatus.FAILED, now, str(error)
+            send.request_id = getattr(error, "request_id", None) or ""
+        return "failed"
+    for send in sends:
+        send.status, send.sent_at = SendStatus.SENT, now
+        send.request_id = result.effective_request_id or ""
+        send._messages = messages
+    return "sent"
 
 
 def _push(send: StepSend, now: dt.datetime) -> str | None:
