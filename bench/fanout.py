@@ -95,6 +95,11 @@ def run(args, processes: Processes, log_dir: Path) -> int:
     access_token = secrets.token_urlsafe(40)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_"))},
+        # Production settings: DEBUG off (no query log growing with every statement).
+        "CRM_ENV": "production",
+        "SECRET_KEY": secrets.token_urlsafe(64),
+        "ALLOWED_HOSTS": LOOPBACK,
+        "SECURE_SSL_REDIRECT": "false",
         "DATABASE_URL": f"{args.postgres.rstrip('/')}/{args.database}",
         "CELERY_BROKER_URL": args.redis,
         "LINE_SANDBOX_URL": sandbox_url,
@@ -228,7 +233,7 @@ def run(args, processes: Processes, log_dir: Path) -> int:
     print()
     print(f"friends            {args.friends}")
     print(
-        f"mode               {args.mode}, rate limits {args.rate_limits}, {args.workers} worker(s)"
+        f"mode               {args.mode}, rate limits {args.rate_limits}, workers {args.workers}"
     )
     print(f"sent / failed      {campaign.sent_count} / {campaign.failed_count}")
     print(f"time               {elapsed:.1f} s (send to done)")

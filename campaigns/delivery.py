@@ -27,6 +27,7 @@ from members.segments import segment_compile
 from members.tracking import track_links
 
 from .abtests import HOLDOUT, Splitter, variant_templates
+from .bulkwrite import rows_copy
 from .frequency import over_cap_member_ids, quiet_hours_end
 from .models import (
     Campaign,
@@ -188,7 +189,7 @@ def campaign_prepare(campaign: Campaign) -> int:
         count = split_off = 0
         number = 0
         buffers: dict[int | None, list[int]] = {}
-        skips: list[Delivery] = []
+        skips: list[dict] = []
 
         def flush(variant_id: int | None) -> None:
             nonlocal number
@@ -199,30 +200,35 @@ def campaign_prepare(campaign: Campaign) -> int:
             batch = SendBatch.objects.create(
                 campaign=campaign, run=run, number=number, variant_id=variant_id
             )
-            Delivery.objects.bulk_create(
-                [
-                    Delivery(
-                        campaign=campaign, run=run, member_id=pk, batch=batch, variant_id=variant_id
-                    )
+            rows_copy(
+                Delivery,
+                (
+                    {
+                        "campaign_id": campaign.pk,
+                        "run_id": run.pk,
+                        "member_id": pk,
+                        "batch_id": batch.pk,
+                        "variant_id": variant_id,
+                    }
                     for pk in member_ids
-                ]
+                ),
             )
 
         def skip(member_id: int, reason: str, variant_id: int | None = None) -> None:
             nonlocal split_off
             split_off += 1
             skips.append(
-                Delivery(
-                    campaign=campaign,
-                    run=run,
-                    member_id=member_id,
-                    variant_id=variant_id,
-                    status=DeliveryStatus.SKIPPED,
-                    reason=reason,
-                )
+                {
+                    "campaign_id": campaign.pk,
+                    "run_id": run.pk,
+                    "member_id": member_id,
+                    "variant_id": variant_id,
+                    "status": DeliveryStatus.SKIPPED,
+                    "reason": reason,
+                }
             )
             if len(skips) >= WRITE_CHUNK:
-                Delivery.objects.bulk_create(skips)
+                rows_copy(Delivery, skips)
                 skips.clear()
 
         for member_id in recipients.iterator(chunk_size=WRITE_CHUNK):
@@ -239,7 +245,7 @@ def campaign_prepare(campaign: Campaign) -> int:
                 flush(arm)
         for arm in list(buffers):
             flush(arm)
-        Delivery.objects.bulk_create(skips)
+        rows_copy(Delivery, skips)
         # Every target without a row yet: exact even if the cap moved since the first query.
         written = Delivery.objects.filter(run=run, member=OuterRef("pk"))
         skipped = (
@@ -250,17 +256,18 @@ def campaign_prepare(campaign: Campaign) -> int:
         )
         skipped_count = split_off
         for rows in _chunks(skipped.iterator(chunk_size=WRITE_CHUNK), WRITE_CHUNK):
-            Delivery.objects.bulk_create(
-                [
-                    Delivery(
-                        campaign=campaign,
-                        run=run,
-                        member_id=pk,
-                        status=DeliveryStatus.SKIPPED,
-                        reason=_skip_reason(status, opted_out_at),
-                    )
+            rows_copy(
+                Delivery,
+                (
+                    {
+                        "campaign_id": campaign.pk,
+                        "run_id": run.pk,
+                        "member_id": pk,
+                        "status": DeliveryStatus.SKIPPED,
+                        "reason": _skip_reason(status, opted_out_at),
+                    }
                     for pk, status, opted_out_at in rows
-                ]
+                ),
             )
             skipped_count += len(rows)
         now = timezone.now()
@@ -288,24 +295,36 @@ def campaign_pending_batches(campaign: Campaign) -> list[int]:
 
 def _log_messages(campaign: Campaign, rows: Sequence[tuple[int, Sequence[dict]]], now) -> None:
     """Write what each member received to their conversation log, in one insert."""
-    Message.objects.bulk_create(
-        [
-            Message(
-                channel_id=campaign.channel_id,
-                member_id=member_id,
-                direction=Direction.OUTBOUND,
-                message_type=payload.get("type", ""),
-                payload=payload,
-                text=message_readable_text(payload),
-                source=MessageSource.CAMPAIGN,
-                source_id=campaign.pk,
-                status=MessageStatus.SENT,
-                created_at=now,
-            )
+    readable: dict[int, list[tuple[dict, str, str]]] = {}
+
+    def described(messages) -> list[tuple[dict, str, str]]:
+        # A multicast logs the same messages for every member: describe them once.
+        key = id(messages)
+        if key not in readable:
+            readable[key] = [
+                (payload, payload.get("type", ""), message_readable_text(payload))
+                for payload in messages
+            ]
+        return readable[key]
+
+    rows_copy(
+        Message,
+        (
+            {
+                "channel_id": campaign.channel_id,
+                "member_id": member_id,
+                "direction": Direction.OUTBOUND,
+                "message_type": message_type,
+                "payload": payload,
+                "text": text,
+                "source": MessageSource.CAMPAIGN,
+                "source_id": campaign.pk,
+                "status": MessageStatus.SENT,
+                "created_at": now,
+            }
             for member_id, messages in rows
-            for payload in messages
-        ],
-        batch_size=WRITE_CHUNK,
+            for payload, message_type, text in described(messages)
+        ),
     )
 
 
