@@ -310,7 +310,7 @@ def run(args, processes: Processes, log_dir: Path) -> int:
     print(
         f"BENCH enrollments_all_sent_after: {elapsed:.1f} s (target <= 60) "
         f"[{count - active} of {count} sent, {args.workers} worker(s), "
-        f"{'personalised push' if args.personalized else 'push'}]"
+        f"{'personalised: push' if args.personalized else 'identical: multicast'}]"
     )
     print(f"BENCH enrollments_rate: {rate:.0f} steps/s (target >= {count / 60:.0f})")
     print(

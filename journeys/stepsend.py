@@ -305,9 +305,7 @@ def step_sends_deliver(send_ids: Iterable[int], *, now: dt.datetime | None = Non
             counts[outcome] += len(rows)
             if outcome == "sent":
                 logged.extend((row, row._messages) for row in rows)
-        StepSend.objects.bulk_update(
-            done, ["status", "reason", "sent_at", "request_id", "error"], batch_size=CHUNK
-        )
+        _outcomes_write(done)
         _log(logged, now)
         if retry:
             _defer_retries(retry, now)
@@ -319,6 +317,18 @@ def step_sends_deliver(send_ids: Iterable[int], *, now: dt.datetime | None = Non
         for step, enrollment_ids in by_step.items():
             enrollments_advance(step=step, enrollment_ids=enrollment_ids, after=now, now=now)
     return counts
+
+
+def _outcomes_write(sends: list[StepSend]) -> None:
+    """One UPDATE per distinct outcome (a multicast batch shares one), not a CASE per row."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for send in sends:
+        outcome = (send.status, send.reason, send.sent_at, send.request_id, send.error)
+        groups[outcome].append(send.pk)
+    for (status, reason, sent_at, request_id, error), ids in groups.items():
+        StepSend.objects.filter(pk__in=ids).update(
+            status=status, reason=reason, sent_at=sent_at, request_id=request_id, error=error
+        )
 
 
 def _multicast(key: uuid.UUID, sends: list[StepSend], now: dt.datetime) -> str | None:
