@@ -197,6 +197,10 @@ CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes the database connection after every task unless this is set: a new PostgreSQL
+# backend per task cost the webhook worker more than its handling (bench/README.md). With it,
+# crm.celery checks each connection before a task (CONN_MAX_AGE, broken connections).
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 CELERY_TASK_DEFAULT_QUEUE = "default"
 # One queue per kind of work, so each can get its own workers: sending is the hot path,
 # webhook handling must keep up with LINE, housekeeping must never delay either.

@@ -5,7 +5,7 @@ from linebot.errors import LineNotFound, LineRateLimited, LineServerError, LineT
 from .content import message_content_store
 from .linking import account_link_start_send, link_rate_snapshot
 from .models import Member, Message
-from .profiles import member_profile_refresh
+from .profiles import member_profile_needed, member_profile_refresh
 
 RETRYABLE = (LineServerError, LineTransportError, LineRateLimited)
 
@@ -14,9 +14,19 @@ RETRYABLE = (LineServerError, LineTransportError, LineRateLimited)
     ignore_result=True, autoretry_for=RETRYABLE, retry_backoff=5, max_retries=5, acks_late=True
 )
 def webhook_member_profile_refresh(member_id: int) -> None:
-    member = Member.objects.select_related("channel").filter(pk=member_id).first()
-    if member:
-        member_profile_refresh(member)
+    # Kept for tasks queued before the batch version; new follows use the one below.
+    webhook_member_profiles_refresh(member_ids=[member_id])
+
+
+@shared_task(
+    ignore_result=True, autoretry_for=RETRYABLE, retry_backoff=5, max_retries=5, acks_late=True
+)
+def webhook_member_profiles_refresh(member_ids: list[int]) -> None:
+    """The profiles of a webhook batch's new followers; a retry skips the ones already fetched."""
+    members = Member.objects.select_related("channel").filter(pk__in=member_ids).order_by("pk")
+    for member in members:
+        if member_profile_needed(member):
+            member_profile_refresh(member)
 
 
 @shared_task(

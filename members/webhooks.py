@@ -78,7 +78,7 @@ def _members_create(channel_id: int, user_ids: set[str]) -> None:
 @webhook_batch_handler("follow", "unfollow")
 def handle_friendship(events: list[WebhookEvent]) -> None:
     """Follows and blocks, in LINE's order per member; the members' rows are locked."""
-    from .tasks import webhook_member_profile_refresh
+    from .tasks import webhook_member_profiles_refresh
 
     members = members_for_events(events, lock=True)
     now = timezone.now()
@@ -97,12 +97,8 @@ def handle_friendship(events: list[WebhookEvent]) -> None:
             member.save(
                 update_fields=["friend_status", "followed_at", "first_followed_at", "updated_at"]
             )
-            if member.pk not in profiles and member_profile_needed(member, now=now):
+            if member_profile_needed(member, now=now):
                 profiles.add(member.pk)
-                member_id = member.pk
-                transaction.on_commit(
-                    lambda member_id=member_id: webhook_member_profile_refresh.delay(member_id)
-                )
             signals.member_followed.send(
                 sender=Member, member=member, event=event.payload, is_unblocked=is_unblocked
             )
@@ -113,6 +109,10 @@ def handle_friendship(events: list[WebhookEvent]) -> None:
                 member.blocked_at = when
                 member.save(update_fields=["friend_status", "blocked_at", "updated_at"])
             signals.member_blocked.send(sender=Member, member=member, event=event.payload)
+    if profiles:
+        # One task fetches the batch's profiles: a task per follower cost more than the fetch.
+        member_ids = sorted(profiles)
+        transaction.on_commit(lambda: webhook_member_profiles_refresh.delay(member_ids))
 
 
 @webhook_batch_handler("message", "postback")

@@ -228,8 +228,8 @@ def test_welcome_and_keyword_rules_are_read_once_per_batch(
 
     rule_reads = [q for q in queries.captured_queries if '"campaigns_autoreply"' in q["sql"]]
     assert len(rule_reads) == 1  # the channel's rules once: not per event or trigger
-    # 3 profile fetches and 3 welcomes for the new friends, 5 keyword answers, none for "hello".
-    assert len(after_commit) == 3 + 3 + 5
+    # One profile task for the 3 new friends, 3 welcomes, 5 keyword answers, none for "hello".
+    assert len(after_commit) == 1 + 3 + 5
     assert welcome.pk  # the rule the welcomes use
     assert Member.objects.filter(friend_status=FriendStatus.FRIEND).count() == 3
 
