@@ -153,6 +153,38 @@ def demo_auto_replies(channel: Channel) -> None:
     )
 
 
+def demo_welcome_sequence(channel: Channel) -> None:
+    """A step sequence for new friends: the next day at 10:00, then a coupon three days later."""
+    import datetime as dt
+
+    from journeys.models import DelayUnit, Sequence, SequenceTrigger, Step
+    from members.models import EventKind
+
+    sequence, created = Sequence.objects.get_or_create(
+        channel=channel,
+        name="新しいお友だちへのステップ配信",
+        defaults={"trigger": SequenceTrigger.FOLLOW, "exit_event_kind": EventKind.PURCHASE},
+    )
+    if not created:
+        return
+    steps = [
+        (1, DelayUnit.DAYS_AT, dt.time(10, 0), "{{ member.display_name }}さん、人気の商品です。"),
+        (3, DelayUnit.DAYS, None, "はじめてのお買い物に使える 10% OFF クーポンです：WELCOME10"),
+    ]
+    for position, (value, unit, at_time, words) in enumerate(steps, start=1):
+        template = MessageTemplate.objects.create(
+            name=f"ステップ {position}", channel=channel, messages=[{"type": "text", "text": words}]
+        )
+        Step.objects.create(
+            sequence=sequence,
+            position=position,
+            delay_value=value,
+            delay_unit=unit,
+            at_time=at_time,
+            template=template,
+        )
+
+
 def demo_conversations() -> str:
     """Play the demo friends through the sandbox: real webhooks, handled by the worker.
 
@@ -167,6 +199,7 @@ def demo_conversations() -> str:
         rich_menus_repair(channel)
         return "Demo conversations were played before; the members are in the admin."
     demo_auto_replies(channel)
+    demo_welcome_sequence(channel)
     cid = channel.channel_id
     user_ids = []
     for profile in DEMO_USERS:
