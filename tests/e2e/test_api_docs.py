@@ -1,11 +1,9 @@
 import pytest
 
-from tests.e2e.conftest import browser  # noqa: F401  (the shared Chromium fixture)
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_the_api_docs_render_in_a_browser_without_leaving_the_site(browser, live_server):  # noqa: F811
+def test_the_api_docs_render_in_a_browser_without_leaving_the_site(browser, live_server):
     context = browser.new_context(locale="en-US")
     page = context.new_page()
     outside = []
