@@ -40,6 +40,8 @@ class StepInline(admin.TabularInline):
         "window_start",
         "window_end",
         "condition_segment",
+        "otherwise",
+        "otherwise_position",
         "template",
     ]
 

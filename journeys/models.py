@@ -11,7 +11,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from campaigns.models import MessageTemplate
@@ -188,6 +188,14 @@ class DelayUnit(models.TextChoices):
     DAYS_AT = "days_at", _("days later, at the time given")
 
 
+class Otherwise(models.TextChoices):
+    """What a member outside a step's condition segment gets instead of the step."""
+
+    SKIP = "skip", _("Skip this step and go on to the next")
+    END = "end", _("End the enrollment")
+    GOTO = "goto", _("Go on to a later step")
+
+
 class Step(models.Model):
     """One message of a sequence, sent a delay after the previous step (or the entry)."""
 
@@ -218,7 +226,20 @@ class Step(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("only for members of"),
-        help_text=_("Members outside this segment skip this step and go on to the next."),
+        help_text=_('Members outside this segment do what "otherwise" says instead.'),
+    )
+    otherwise = models.CharField(
+        _("otherwise"),
+        max_length=10,
+        choices=Otherwise.choices,
+        default=Otherwise.SKIP,
+        help_text=_("For members outside the condition segment."),
+    )
+    otherwise_position = models.PositiveIntegerField(
+        _("go to step"),
+        null=True,
+        blank=True,
+        help_text=_('The order number of a later step, for "go on to a later step".'),
     )
     template = models.ForeignKey(
         MessageTemplate,
@@ -245,6 +266,15 @@ class Step(models.Model):
                 | Q(window_start__isnull=False, window_end__isnull=False),
                 name="step_window_both_or_neither",
             ),
+            models.CheckConstraint(
+                condition=Q(otherwise__in=Otherwise.values), name="step_otherwise_known"
+            ),
+            # Only forward: a branch can never loop back.
+            models.CheckConstraint(
+                condition=~Q(otherwise="goto")
+                | Q(otherwise_position__isnull=False, otherwise_position__gt=F("position")),
+                name="step_goto_is_later",
+            ),
         ]
 
     def __str__(self):
@@ -258,6 +288,16 @@ class Step(models.Model):
             errors["window_end"] = _("Give both ends of the send window, or neither.")
         elif self.window_start is not None and self.window_start == self.window_end:
             errors["window_end"] = _("The send window must end at another time than it starts.")
+        if self.otherwise == Otherwise.GOTO:
+            if self.otherwise_position is None:
+                errors["otherwise_position"] = _("Give the order number of the step to go to.")
+            elif self.otherwise_position <= (self.position or 0):
+                errors["otherwise_position"] = _(
+                    "Step %(position)s can only go on to a later step (a number above "
+                    "%(position)s)."
+                ) % {"position": self.position}
+        if self.otherwise != Otherwise.SKIP and not self.condition_segment_id:
+            errors["otherwise"] = _("Choose the condition segment this applies to.")
         sequence = getattr(self, "sequence", None) if self.sequence_id else None
         if sequence is not None:
             if self.template_id and self.template.channel_id not in (None, sequence.channel_id):

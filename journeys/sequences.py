@@ -366,11 +366,18 @@ def enrollment_restart(enrollment: Enrollment, *, now: dt.datetime | None = None
 
 
 def enrollments_advance(
-    *, step: Step, enrollment_ids: Iterable[int], after: dt.datetime, now: dt.datetime
+    *,
+    step: Step,
+    enrollment_ids: Iterable[int],
+    after: dt.datetime,
+    now: dt.datetime,
+    to_position: int | None = None,
 ) -> int:
     """Move enrollments that were due at ``step`` on to the next step (or complete them).
 
-    Only enrollments still active at that step move, so running this twice is harmless.
+    ``to_position`` (a branch, always later than ``step``) moves them to that step instead, or
+    the first after it if it was deleted. Only enrollments still active at that step move, so
+    running this twice is harmless.
     """
     ids = list(enrollment_ids)
     if not ids:
@@ -380,6 +387,7 @@ def enrollments_advance(
     )
     following = (
         Step.objects.filter(sequence_id=step.sequence_id, position__gt=step.position)
+        .filter(position__gte=max(to_position or 0, step.position + 1))
         .order_by("position", "id")
         .first()
     )

@@ -43,7 +43,7 @@ from members.profiles import member_profile_refresh
 from members.segments import segment_queryset
 
 from .clock import clock_now
-from .models import Enrollment, EnrollmentStatus, SendStatus, Step, StepSend
+from .models import Enrollment, EnrollmentStatus, Otherwise, SendStatus, Step, StepSend
 from .sequences import enrollments_advance, enrollments_end
 
 logger = logging.getLogger(__name__)
@@ -74,8 +74,10 @@ class _Plan:
         self.complete: list[int] = []
         self.exit: dict[str, list[int]] = defaultdict(list)
         self.defer: dict[dt.datetime, list[int]] = defaultdict(list)
-        # step -> [(enrollment id, after)]
-        self.advance: dict[Step, list[tuple[int, dt.datetime]]] = defaultdict(list)
+        # (step, branch position or None) -> [(enrollment id, after)]
+        self.advance: dict[tuple[Step, int | None], list[tuple[int, dt.datetime]]] = defaultdict(
+            list
+        )
         self.skip: list[StepSend] = []
         self.new: list[StepSend] = []
         self.pending: list[int] = []
@@ -141,7 +143,7 @@ def _plan(enrollments: Sequence[Enrollment], plan: _Plan, now: dt.datetime) -> N
         done = existing.get((enrollment.pk, step.pk))
         if done is not None and done.status != SendStatus.PENDING:
             # Sent (or settled) before a crash or an edit: never again, just move on.
-            plan.advance[step].append((enrollment.pk, done.sent_at or now))
+            plan.advance[step, None].append((enrollment.pk, done.sent_at or now))
             continue
         member, sequence = enrollment.member, enrollment.sequence
         if member.friend_status == FriendStatus.BLOCKED and sequence.exit_on_block:
@@ -194,6 +196,7 @@ def _plan(enrollments: Sequence[Enrollment], plan: _Plan, now: dt.datetime) -> N
             ):
                 outside = condition is not None and member.pk not in condition
                 reason = "not in condition segment" if outside else "blocked"
+                otherwise = step.otherwise if outside else Otherwise.SKIP
                 plan.skip.append(
                     StepSend(
                         enrollment_id=enrollment.pk,
@@ -203,7 +206,11 @@ def _plan(enrollments: Sequence[Enrollment], plan: _Plan, now: dt.datetime) -> N
                         sent_at=now,
                     )
                 )
-                plan.advance[step].append((enrollment.pk, now))
+                if otherwise == Otherwise.END:
+                    plan.exit["not in condition segment"].append(enrollment.pk)
+                else:
+                    branch = step.otherwise_position if otherwise == Otherwise.GOTO else None
+                    plan.advance[step, branch].append((enrollment.pk, now))
                 continue
             quiet_end = quiet[member.channel_id]
             if quiet_end is not None:
@@ -245,12 +252,14 @@ def _write(plan: _Plan, now: dt.datetime) -> None:
         plan.pending.extend(row.pk for row in created)
     if plan.leased:
         Enrollment.objects.filter(pk__in=plan.leased).update(next_due_at=now + LEASE)
-    for step, rows in plan.advance.items():
+    for (step, branch), rows in plan.advance.items():
         by_time: dict[dt.datetime, list[int]] = defaultdict(list)
         for enrollment_id, after in rows:
             by_time[after].append(enrollment_id)
         for after, ids in by_time.items():
-            enrollments_advance(step=step, enrollment_ids=ids, after=after, now=now)
+            enrollments_advance(
+                step=step, enrollment_ids=ids, after=after, now=now, to_position=branch
+            )
 
 
 def step_sends_deliver(send_ids: Iterable[int], *, now: dt.datetime | None = None) -> dict:
