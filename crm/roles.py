@@ -55,6 +55,7 @@ ROLES: dict[str, list[str]] = {
         *_view("campaigns", "delivery", "enrollment"),
         *_view("django_celery_beat", "periodictask", "clockedtask", "crontabschedule"),
         *_view("integrations", "integration"),  # which systems report events; admins add/revoke
+        *_view("integrations", "product"),  # the catalog is fed by the API only
         *_crud("journeys", "sequence", "step", "triggerrule"),
         *_view("journeys", "enrollment", "stepsend", "triggersend"),
         "journeys.change_enrollment",  # stop and restart a member's sequence

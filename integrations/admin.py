@@ -4,7 +4,7 @@ from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Integration
+from .models import Integration, Product
 from .tokens import integration_create, integration_revoke
 
 
@@ -86,3 +86,19 @@ class IntegrationAdmin(admin.ModelAdmin):
             % {"count": revoked},
             messages.SUCCESS,
         )
+
+
+@admin.register(Product)
+class ProductAdmin(admin.ModelAdmin):
+    """The catalog as the company's systems last sent it; changed through the API only."""
+
+    list_display = ("sku", "name", "price", "in_stock", "channel", "updated_at")
+    list_filter = ("in_stock", "channel")
+    list_select_related = ("channel",)
+    search_fields = ("sku", "name")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -61,3 +61,37 @@ class Integration(models.Model):
 
     def __str__(self):
         return self.name
+
+
+class Product(models.Model):
+    """A product of the company's catalog, kept up to date through the API.
+
+    Members' events name products by their SKU (the event name of ``cart_add``, ``purchase``
+    and ``page_view``; the ``sku`` property of a ``favorite`` custom event). ``changes`` counts
+    the price drops and restocks seen, so each change is told to a member once.
+    """
+
+    channel = models.ForeignKey(
+        Channel, on_delete=models.CASCADE, related_name="products", verbose_name=_("channel")
+    )
+    sku = models.CharField(_("SKU"), max_length=100)
+    name = models.CharField(_("name"), max_length=200)
+    price = models.DecimalField(_("price"), max_digits=12, decimal_places=2)
+    image_url = models.URLField(_("image URL"), max_length=1000, blank=True)
+    url = models.URLField(_("page URL"), max_length=1000, blank=True)
+    in_stock = models.BooleanField(_("in stock"), default=True)
+    changes = models.PositiveIntegerField(_("price drops and restocks"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("product")
+        verbose_name_plural = _("products")
+        ordering = ["channel", "sku"]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "sku"], name="product_unique_sku"),
+            models.CheckConstraint(condition=models.Q(price__gte=0), name="product_price_gte_0"),
+        ]
+
+    def __str__(self):
+        return f"{self.name} ({self.sku})"

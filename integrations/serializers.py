@@ -219,3 +219,33 @@ class BatchReportSerializer(serializers.Serializer):
     failed = serializers.IntegerField()
     results = BatchResultSerializer(many=True)
     errors = BatchErrorSerializer(many=True)
+
+
+SKU_MAX = 100
+
+
+class ProductSerializer(serializers.Serializer):
+    """A product as the API shows it."""
+
+    sku = serializers.CharField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, read_only=True)
+    image_url = serializers.URLField(read_only=True)
+    url = serializers.URLField(read_only=True)
+    in_stock = serializers.BooleanField(read_only=True)
+    updated_at = serializers.DateTimeField(read_only=True)
+
+
+class ProductUpsertSerializer(serializers.Serializer):
+    """The whole product: fields left out take their defaults (in stock, no image, no page)."""
+
+    name = serializers.CharField(max_length=200)
+    price = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    image_url = serializers.URLField(max_length=1000, required=False, default="", allow_blank=True)
+    url = serializers.URLField(max_length=1000, required=False, default="", allow_blank=True)
+    in_stock = serializers.BooleanField(required=False, default=True)
+
+    def validate_image_url(self, value: str) -> str:
+        if value and not value.startswith("https://"):
+            raise serializers.ValidationError(_("LINE shows images from https:// addresses only."))
+        return value

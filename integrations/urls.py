@@ -12,6 +12,7 @@ urlpatterns = [
         views.MemberByLineUserView.as_view(),
         name="member_by_line_user",
     ),
+    path("products/<str:sku>/", views.ProductDetailView.as_view(), name="product"),
     path("events/", views.EventCreateView.as_view(), name="events"),
     path("events/batch/", views.EventBatchView.as_view(), name="events_batch"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -10,15 +10,18 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from . import events, members
+from . import events, members, products
 from .authentication import IntegrationRateThrottle, IntegrationTokenAuthentication, IsIntegration
 from .serializers import (
+    SKU_MAX,
     BatchReportSerializer,
     EventBatchSerializer,
     EventInputSerializer,
     EventSerializer,
     MemberSerializer,
     MemberUpsertSerializer,
+    ProductSerializer,
+    ProductUpsertSerializer,
 )
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -163,3 +166,49 @@ class EventBatchView(IntegrationAPIView):
     def post(self, request):
         report = events.event_batch_record(channel=self.channel, payload=request.data)
         return Response(report)
+
+
+class ProductDetailView(IntegrationAPIView):
+    @extend_schema(
+        operation_id="product_get",
+        summary=_lazy("A product by SKU"),
+        responses={200: ProductSerializer, 401: _unauthorized, 404: OpenApiResponse()},
+        tags=["products"],
+    )
+    def get(self, request, sku: str):
+        product = self.channel.products.filter(sku=sku).first()
+        if product is None:
+            raise NotFound(_("This channel has no product with this SKU."), code="not_found")
+        return Response(ProductSerializer(product).data)
+
+    @extend_schema(
+        operation_id="product_upsert",
+        summary=_lazy("Create or update a product by SKU"),
+        description=_lazy(
+            "The whole product (201 when new). A lower price than before, or in stock after "
+            "being out of stock, sends the price-drop and restock messages to the members with "
+            "the product in their cart (a cart_add event named with the SKU, and no purchase "
+            "or cart_cleared since) or favourites (a custom event named favorite with the "
+            "property sku). Sending the same data again changes nothing and sends nothing."
+        ),
+        request=ProductUpsertSerializer,
+        responses={
+            200: ProductSerializer,
+            201: ProductSerializer,
+            400: _errors,
+            401: _unauthorized,
+        },
+        tags=["products"],
+    )
+    def put(self, request, sku: str):
+        if not sku or len(sku) > SKU_MAX:
+            raise ValidationError({"sku": [_("1 to %(max)d characters.") % {"max": SKU_MAX}]})
+        serializer = ProductUpsertSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        product, created = products.product_upsert(
+            channel=self.channel, sku=sku, data=serializer.validated_data
+        )
+        return Response(
+            ProductSerializer(product).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )

@@ -453,6 +453,12 @@ class RuleKind(models.TextChoices):
     EVENT = "event", _("When an event arrives")
     CART_ABANDONED = "cart_abandoned", _("Cart added, no purchase within N hours")
     PRODUCT_BROWSED = "product_browsed", _("Product viewed K times in D days without buying")
+    PRICE_DROPPED = "price_dropped", _("Price drop of a product in the cart or favourites")
+    BACK_IN_STOCK = "back_in_stock", _("Restock of a product in the cart or favourites")
+
+
+# Product rules are marketing: always quiet hours, frequency cap and opt-out.
+PRODUCT_RULE_KINDS = (RuleKind.PRICE_DROPPED, RuleKind.BACK_IN_STOCK)
 
 
 class TriggerRule(models.Model):
@@ -514,7 +520,9 @@ class TriggerRule(models.Model):
         verbose_name=_("message template"),
         help_text=_(
             "Event data is available as {{ data.product_name }}, {{ data.price }}, "
-            "{{ data.occurred_at }}... Abandoned carts and viewed products add a carousel."
+            "{{ data.occurred_at }}... Abandoned carts and viewed products add a carousel. "
+            "Price drops and restocks give {{ data.product_name }}, {{ data.old_price }}, "
+            "{{ data.new_price }}, {{ data.image_url }} and {{ data.url }}, and add the product."
         ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)

@@ -4,6 +4,7 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 
+from integrations.signals import product_changed
 from members import signals
 from members.models import Member
 
@@ -14,7 +15,7 @@ from .sequences import (
     sequences_exit_on_block,
     sequences_exit_on_event,
 )
-from .triggers import triggers_on_event
+from .triggers import triggers_on_event, triggers_on_product_change
 
 
 def _send_soon(enrollments) -> None:
@@ -68,3 +69,15 @@ def on_event(sender, member, event, created, **kwargs):
             from .tasks import send_trigger
 
             transaction.on_commit(lambda pk=send.pk: send_trigger.delay(pk))
+
+
+@receiver(product_changed, dispatch_uid="journeys.product_changed")
+def on_product_change(sender, product, old_price, price_dropped, restocked, **kwargs):
+    """A price drop or restock: tell the members with the product in their cart or favourites."""
+    ids = triggers_on_product_change(
+        product, old_price=old_price, price_dropped=price_dropped, restocked=restocked
+    )
+    if ids:
+        from .tasks import send_trigger
+
+        transaction.on_commit(lambda: [send_trigger.delay(pk) for pk in ids])

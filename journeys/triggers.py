@@ -7,6 +7,9 @@
   products are appended as a Flex carousel.
 - ``product_browsed``: one product viewed K times in D days without buying it; once per
   product and window.
+- ``price_dropped`` / ``back_in_stock``: a product of the catalog (``integrations.Product``)
+  got cheaper or came back in stock; sent at once to the members with it in their cart or
+  favourites (``catalog.product_holders``), once per member and change, always as marketing.
 
 Each send is a ``TriggerSend`` row, unique per rule and cause, due at a time and carrying its
 retry key before the push. Marketing rules (``respects_frequency_cap``) wait out the channel's
@@ -29,8 +32,9 @@ from linebot.errors import LineApiError
 from members.conversations import messages_record_outbound
 from members.models import EventKind, FriendStatus, Member, MemberEvent, MessageSource
 
+from .catalog import product_holders
 from .clock import clock_now
-from .models import RuleKind, SendStatus, TriggerRule, TriggerSend
+from .models import PRODUCT_RULE_KINDS, RuleKind, SendStatus, TriggerRule, TriggerSend
 from .sequences import event_data, event_matches, parse_time
 from .stepsend import is_transient, retry_delay
 
@@ -160,6 +164,66 @@ def _product_viewed(event: MemberEvent, now: dt.datetime) -> list[TriggerSend]:
     return created
 
 
+def triggers_on_product_change(
+    product, *, old_price, price_dropped: bool, restocked: bool, now: dt.datetime | None = None
+) -> list[int]:
+    """Sends of the channel's price-drop and restock rules for one product change: the ids
+    of those pending (all due now). Asking twice for the same change creates nothing more."""
+    now = now or clock_now()
+    kinds = [RuleKind.PRICE_DROPPED] if price_dropped else []
+    kinds += [RuleKind.BACK_IN_STOCK] if restocked else []
+    rules = list(
+        TriggerRule.objects.filter(channel_id=product.channel_id, kind__in=kinds, is_active=True)
+    )
+    if not rules:
+        return []
+    holders = product_holders(channel_id=product.channel_id, sku=product.sku, now=now)
+    new_price = str(product.price)
+    before = str(old_price) if old_price is not None else new_price
+    data = {
+        "sku": product.sku,
+        "product_name": product.name,
+        "name": product.name,
+        "old_price": before,
+        "new_price": new_price,
+        "price": new_price,
+        "old_price_text": _price_text(before),
+        "new_price_text": _price_text(new_price),
+        "image_url": product.image_url,
+        "url": product.url,
+        "in_stock": product.in_stock,
+        "products": [
+            {
+                "name": product.name[:80],
+                "image_url": product.image_url,
+                "url": product.url,
+                "price": new_price,
+            }
+        ],
+    }
+    prefix = f"product:{product.pk}:{product.changes}:"
+    TriggerSend.objects.bulk_create(
+        [
+            TriggerSend(
+                rule=rule,
+                member_id=member_id,
+                cause=f"{prefix}{member_id}",
+                due_at=now,
+                data={**data, "because": because},
+            )
+            for rule in rules
+            for member_id, because in holders.items()
+        ],
+        ignore_conflicts=True,
+        batch_size=1000,
+    )
+    return list(
+        TriggerSend.objects.filter(
+            rule__in=rules, cause__startswith=prefix, status=SendStatus.PENDING
+        ).values_list("pk", flat=True)
+    )
+
+
 def _product(event: MemberEvent) -> dict:
     properties = event.properties if isinstance(event.properties, dict) else {}
     price = properties.get("price", event.value)
@@ -278,7 +342,7 @@ def _deliver(send: TriggerSend, rule: TriggerRule, member: Member, now: dt.datet
         return _skip(send, "rule inactive", now)
     if member.friend_status == FriendStatus.BLOCKED:
         return _skip(send, "blocked", now)
-    if rule.respects_frequency_cap:
+    if rule.respects_frequency_cap or rule.kind in PRODUCT_RULE_KINDS:
         if member.marketing_opted_out_at is not None:
             return _skip(send, "opted out", now)
         quiet_end = quiet_hours_end(member.channel_id, now)
@@ -306,7 +370,18 @@ def _deliver(send: TriggerSend, rule: TriggerRule, member: Member, now: dt.datet
         data.setdefault("product_name", products[0]["name"])
         data["product_count"] = len(products)
         send.data = data
-    if rule.kind in (RuleKind.CART_ABANDONED, RuleKind.PRODUCT_BROWSED) and data.get("products"):
+    if rule.kind in PRODUCT_RULE_KINDS:
+        sku = str(data.get("sku", ""))
+        holders = product_holders(
+            channel_id=member.channel_id, sku=sku, now=now, member_ids=[member.pk]
+        )
+        if member.pk not in holders:
+            return _skip(send, "no longer in the cart or favourites", now)
+    if data.get("products") and rule.kind in (
+        RuleKind.CART_ABANDONED,
+        RuleKind.PRODUCT_BROWSED,
+        *PRODUCT_RULE_KINDS,
+    ):
         extra = [product_carousel(data["products"], alt_text=_alt_text(rule))]
     template = list(rule.template.messages)[: 5 - len(extra)]
     messages, problems = personalize_for_member([*template, *extra], member=member, data=data)
@@ -345,6 +420,10 @@ def _alt_text(rule: TriggerRule) -> str:
 
     if rule.kind == RuleKind.CART_ABANDONED:
         return gettext("Items in your cart")
+    if rule.kind == RuleKind.PRICE_DROPPED:
+        return gettext("A price drop")
+    if rule.kind == RuleKind.BACK_IN_STOCK:
+        return gettext("Back in stock")
     return gettext("Products you looked at")
 
 
