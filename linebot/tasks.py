@@ -2,12 +2,12 @@ import datetime as dt
 
 from celery import shared_task
 
-from .webhook import webhook_events_handle_batch, webhook_events_requeue_stale
+from .webhook import DRAIN_MAX_EVENTS, webhook_events_handle_batch, webhook_events_requeue_stale
 
 
 @shared_task(ignore_result=True)
 def webhook_events_handle(event_ids: list[int]) -> None:
-    webhook_events_handle_batch(event_ids)
+    webhook_events_handle_batch(event_ids, drain=DRAIN_MAX_EVENTS)
 
 
 @shared_task(ignore_result=True)

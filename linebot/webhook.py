@@ -27,6 +27,8 @@ from .signature import signature_is_valid
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
+# At most this many events handled in one task's transaction (its own and other pending ones).
+DRAIN_MAX_EVENTS = 500
 Handler = Callable[[WebhookEvent], None]
 BatchHandler = Callable[[list[WebhookEvent]], None]
 
@@ -233,7 +235,7 @@ class _HandlerFailed(Exception):
     """A handler raised in the optimistic pass: the batch is handled again, isolated."""
 
 
-def webhook_events_handle_batch(event_ids) -> list[WebhookEvent]:
+def webhook_events_handle_batch(event_ids, *, drain: int = 0) -> list[WebhookEvent]:
     """Run the registered handlers for stored events, each at most once unless retried.
 
     One transaction for the batch (one locking read, one update per outcome, one commit). The
@@ -245,30 +247,63 @@ def webhook_events_handle_batch(event_ids) -> list[WebhookEvent]:
     the others. Rows another worker holds are skipped: that worker handles them. Only the event
     rows are locked (``of=("self",)``): locking the joined channel row would make every webhook
     insert, which holds a key-share lock on it, look busy and leave events pending forever.
+
+    With ``drain`` (a bound on the transaction's size), the task also takes other pending
+    events, oldest first, up to ``drain`` events in all: the per-task cost (commit, reads of
+    the members and rules, the broker's ack) is paid once for many requests. The tasks of the
+    requests it took then find nothing pending and return after one query.
     """
     token = _batch_memo.set({})
+    claimed: list[int] = []
     try:
         try:
-            return _batch_handle(event_ids, isolated=False)
+            return _batch_handle(event_ids, isolated=False, drain=drain, claimed=claimed)
         except _HandlerFailed as failure:
             logger.info(
                 "A handler failed in a batch of %d events (%s); handling them again, isolated",
-                len(event_ids),
+                len(claimed),
                 type(failure.__cause__).__name__,
             )
-            return _batch_handle(event_ids, isolated=True)
+            # The same events again (the rollback released them; taken ones are not pending).
+            return _batch_handle(claimed, isolated=True, drain=0, claimed=[])
     finally:
         _batch_memo.reset(token)
 
 
-def _batch_handle(event_ids, *, isolated: bool) -> list[WebhookEvent]:
-    with transaction.atomic():
-        events = list(
-            WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-            .select_related("channel")
-            .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
-            .order_by("id")
+def _events_claim(event_ids, *, drain: int) -> list[WebhookEvent]:
+    """Lock the given pending events and, up to ``drain`` in all, the oldest other pending ones.
+
+    Oldest first (id order, which is the order received, and LINE's order within a request)
+    over all channels, so no channel waits behind another's burst. Rows locked by another
+    worker are skipped: a worker never takes an event another one holds.
+    """
+    locked = WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
+    events = list(
+        locked.select_related("channel")
+        .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
+        .order_by("id")
+    )
+    room = drain - len(events)
+    if events and room > 0:
+        # Only when this task's own events were still there: a task whose events an earlier
+        # drain took is a no-op after the one query above (the queue is being emptied).
+        others = list(
+            locked.select_related("channel")
+            .filter(status=WebhookEventStatus.PENDING)
+            .exclude(pk__in=[event.pk for event in events])
+            .order_by("id")[:room]
         )
+        if others:
+            events = sorted(events + others, key=lambda event: event.pk)
+    return events
+
+
+def _batch_handle(
+    event_ids, *, isolated: bool, drain: int, claimed: list[int]
+) -> list[WebhookEvent]:
+    with transaction.atomic():
+        events = _events_claim(event_ids, drain=drain)
+        claimed[:] = [event.pk for event in events]
         _events_run_handlers(events, isolated=isolated)
         # One UPDATE per outcome instead of bulk_update's CASE per row and column.
         now = timezone.now()
