@@ -172,7 +172,14 @@ class ProductDetailView(IntegrationAPIView):
     @extend_schema(
         operation_id="product_get",
         summary=_lazy("A product by SKU"),
-        responses={200: ProductSerializer, 401: _unauthorized, 404: OpenApiResponse()},
+        responses={
+            200: ProductSerializer,
+            401: _unauthorized,
+            404: OpenApiResponse(
+                description=_lazy("This channel has no product with this SKU."),
+                response=_not_found.response,
+            ),
+        },
         tags=["products"],
     )
     def get(self, request, sku: str):
