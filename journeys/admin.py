@@ -18,6 +18,7 @@ from .clock import clock_now
 from .models import (
     Enrollment,
     EnrollmentStatus,
+    Otherwise,
     Sequence,
     Step,
     StepSend,
@@ -25,6 +26,21 @@ from .models import (
     TriggerSend,
 )
 from .sequences import enrollment_restart, enrollment_stop, timeline_preview
+
+
+def _condition_text(step: Step) -> str:
+    """The step's condition and what members outside it get, as the timeline shows it."""
+    if step.condition_segment is None:
+        return "-"
+    if step.otherwise == Otherwise.END:
+        otherwise = gettext("otherwise the sequence ends")
+    elif step.otherwise == Otherwise.GOTO:
+        otherwise = gettext("otherwise on to step %(position)s") % {
+            "position": step.otherwise_position
+        }
+    else:
+        otherwise = gettext("otherwise skipped")
+    return f"{step.condition_segment} ({otherwise})"
 
 
 class StepInline(admin.TabularInline):
@@ -126,7 +142,7 @@ class SequenceAdmin(admin.ModelAdmin):
                         step.position,
                         formats.date_format(at, "Y-m-d (D) H:i"),
                         step.template,
-                        step.condition_segment or "-",
+                        _condition_text(step),
                     )
                     for step, at in rows
                 ),

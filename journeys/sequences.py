@@ -411,7 +411,9 @@ def timeline_preview(sequence: Sequence, *, start: dt.datetime) -> list[tuple[St
     """What a member entering at ``start`` gets when (condition segments aside)."""
     rows = []
     at = start
-    for step in sequence.steps.select_related("template").order_by("position", "id"):
+    for step in sequence.steps.select_related("template", "condition_segment").order_by(
+        "position", "id"
+    ):
         at = step_due_at(step, after=at)
         rows.append((step, at))
     return rows

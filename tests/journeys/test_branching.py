@@ -111,3 +111,14 @@ def test_a_branch_can_only_go_forward(line_channel, clock):
     with pytest.raises(ValidationError) as error:
         loose.full_clean()
     assert "otherwise" in error.value.message_dict
+
+
+def test_the_timeline_shows_where_members_outside_the_condition_go(
+    admin_client, line_channel, clock
+):
+    from django.urls import reverse
+
+    sequence, _gold, _plain = _branching(line_channel, Otherwise.GOTO, 4)
+    page = admin_client.get(reverse("admin:journeys_sequence_change", args=[sequence.pk]))
+    assert page.status_code == 200
+    assert "gold (otherwise on to step 4)" in page.content.decode()
