@@ -555,6 +555,8 @@ class TriggerRule(models.Model):
             errors["event_kind"] = _("Choose the event kind that sends the message.")
         if self.kind == RuleKind.CART_ABANDONED and self.hours < 1:
             errors["hours"] = _("Wait at least one hour.")
+        if self.kind in PRODUCT_RULE_KINDS:
+            self.respects_frequency_cap = True
         if self.kind == RuleKind.PRODUCT_BROWSED and (self.views < 1 or self.days < 1):
             errors["views"] = _("Give at least one view in at least one day.")
         if self.template_id and self.template.channel_id not in (None, self.channel_id):

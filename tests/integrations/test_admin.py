@@ -89,3 +89,13 @@ def test_support_agents_do_not_see_integrations(client, integration):
     client.force_login(StaffFactory(role=roles.SUPPORT))
 
     assert client.get("/admin/integrations/integration/").status_code == 403
+
+
+def test_marketing_sees_the_catalog_the_api_sent_but_cannot_edit_it(client, api, channel):
+    api.put("products/SKU-1/", {"name": "Linen shirt", "price": "4900"})
+    client.force_login(StaffFactory(role=roles.MARKETING))
+
+    listing = client.get("/admin/integrations/product/", HTTP_ACCEPT_LANGUAGE="en")
+    assert listing.status_code == 200
+    assert "Linen shirt" in listing.content.decode()
+    assert client.get("/admin/integrations/product/add/").status_code == 403

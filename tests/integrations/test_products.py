@@ -115,3 +115,17 @@ def test_only_a_price_drop_or_a_restock_sends_and_only_once(api, channel, member
     kinds = sorted(TriggerSend.objects.values_list("rule__kind", flat=True))
     assert kinds == [RuleKind.BACK_IN_STOCK, RuleKind.PRICE_DROPPED]
     assert Product.objects.get(sku="SKU-1").price == Decimal("4500")
+
+
+def test_product_rules_always_count_as_marketing(channel):
+    rule = TriggerRule(
+        channel=channel,
+        name="Restock",
+        kind=RuleKind.BACK_IN_STOCK,
+        respects_frequency_cap=False,
+        template=MessageTemplate.objects.create(
+            channel=channel, name="restock", messages=[{"type": "text", "text": "back"}]
+        ),
+    )
+    rule.full_clean()
+    assert rule.respects_frequency_cap is True
