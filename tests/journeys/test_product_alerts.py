@@ -97,7 +97,7 @@ def test_a_price_drop_reaches_carts_and_favourites_but_not_buyers(journeys, cloc
     assert Message.objects.filter(member=shopper, source=MessageSource.TRIGGER).count() == 2
 
 
-def test_a_restock_waits_out_quiet_hours(journeys, clock, client):
+def test_a_restock_waits_out_quiet_hours_and_respects_the_frequency_cap(journeys, clock, client):
     from campaigns.models import SendingPolicy
 
     channel = journeys.channel
@@ -108,21 +108,41 @@ def test_a_restock_waits_out_quiet_hours(journeys, clock, client):
         kind=RuleKind.BACK_IN_STOCK,
         template=template(channel, text("{{ data.product_name }} is back")),
     )
-    # 10:00 in Japan; quiet from 09:00 to 11:00.
+    # 10:00 in Japan; quiet from 09:00 to 11:00; one marketing message a week at most.
     SendingPolicy.objects.create(
-        channel=channel, quiet_hours_start=dt.time(9), quiet_hours_end=dt.time(11)
+        channel=channel,
+        quiet_hours_start=dt.time(9),
+        quiet_hours_end=dt.time(11),
+        frequency_cap_count=1,
+        frequency_cap_days=7,
     )
     _put(client, token, "SKU-1", {**SHIRT, "in_stock": False})
-    [shopper] = friends(journeys, 1)
-    event_record(
-        member=shopper,
-        kind=EventKind.CART_ADD,
-        name="SKU-1",
-        occurred_at=clock.now - dt.timedelta(hours=1),
-        idempotency_key="cart-1",
+    shopper, capped = friends(journeys, 2)
+    Message.objects.create(
+        channel=channel,
+        member=capped,
+        direction="out",
+        message_type="text",
+        text="a campaign",
+        source=MessageSource.CAMPAIGN,
+        status="sent",
+        created_at=clock.now - dt.timedelta(days=1),
     )
+    for member in (shopper, capped):
+        event_record(
+            member=member,
+            kind=EventKind.CART_ADD,
+            name="SKU-1",
+            occurred_at=clock.now - dt.timedelta(hours=1),
+            idempotency_key=f"cart-{member.pk}",
+        )
     _put(client, token, "SKU-1", SHIRT)
     assert not wait_for(lambda: phone(journeys, shopper), timeout=3)
     clock.advance(hours=1, minutes=1)
     received = wait_for(lambda: phone(journeys, shopper))
     assert received[0] == {"type": "text", "text": "Linen shirt is back"}
+    skipped = wait_for(
+        lambda: TriggerSend.objects.filter(member=capped, status=SendStatus.SKIPPED).first()
+    )
+    assert skipped.reason == "over the frequency cap"
+    assert phone(journeys, capped) == []
