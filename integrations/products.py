@@ -20,14 +20,13 @@ def product_upsert(*, channel: Channel, sku: str, data: dict) -> tuple[Product, 
     A lower price than before, or in stock after out of stock, counts as a change (``changes``
     goes up by one) and sends ``product_changed`` in the same transaction.
     """
-    for _attempt in range(2):
-        try:
-            with transaction.atomic():
-                return _upsert(channel, sku, data)
-        except IntegrityError:
-            # Two first PUTs of one SKU at once: the loser updates the winner's row.
-            continue
-    return _upsert(channel, sku, data)
+    try:
+        with transaction.atomic():
+            return _upsert(channel, sku, data)
+    except IntegrityError:
+        # Two first PUTs of one SKU at once: the loser updates the winner's row.
+        with transaction.atomic():
+            return _upsert(channel, sku, data)
 
 
 def _upsert(channel: Channel, sku: str, data: dict) -> tuple[Product, bool]:

@@ -239,7 +239,10 @@ class Step(models.Model):
         _("go to step"),
         null=True,
         blank=True,
-        help_text=_('The order number of a later step, for "go on to a later step".'),
+        help_text=_(
+            'The order number of a later step, for "go on to a later step"; its delay counts '
+            "from the skipped step."
+        ),
     )
     template = models.ForeignKey(
         MessageTemplate,

@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='step',
             name='otherwise_position',
-            field=models.PositiveIntegerField(blank=True, help_text='The order number of a later step, for "go on to a later step".', null=True, verbose_name='go to step'),
+            field=models.PositiveIntegerField(blank=True, help_text='The order number of a later step, for "go on to a later step"; its delay counts from the skipped step.', null=True, verbose_name='go to step'),
         ),
         migrations.AlterField(
             model_name='step',

@@ -119,6 +119,8 @@ def test_the_timeline_shows_where_members_outside_the_condition_go(
     from django.urls import reverse
 
     sequence, _gold, _plain = _branching(line_channel, Otherwise.GOTO, 4)
-    page = admin_client.get(reverse("admin:journeys_sequence_change", args=[sequence.pk]))
+    page = admin_client.get(
+        reverse("admin:journeys_sequence_change", args=[sequence.pk]), HTTP_ACCEPT_LANGUAGE="en"
+    )
     assert page.status_code == 200
     assert "gold (otherwise on to step 4)" in page.content.decode()
