@@ -5,6 +5,7 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.utils import translation
 
 from journeys.models import (
     DelayUnit,
@@ -95,7 +96,7 @@ def test_a_branch_can_only_go_forward(line_channel, clock):
     step.otherwise = Otherwise.GOTO
     for position, message in [(None, "Give the order number"), (2, "later step"), (1, "later")]:
         step.otherwise_position = position
-        with pytest.raises(ValidationError) as error:
+        with pytest.raises(ValidationError) as error, translation.override("en"):
             step.full_clean()
         assert message in str(error.value.message_dict["otherwise_position"])
     step.otherwise_position = 1
