@@ -66,7 +66,7 @@ def test_the_split_is_reproducible_and_follows_the_percentages(line_app):
     assert held.count() == got[HOLDOUT]
     results = {row.name: row for row in ab_results(campaign)}
     assert (results["A"].sent, results["B"].sent) == (got["A"], got["B"])
-    assert results["A/B holdout"].members == got[HOLDOUT]
+    assert results[str(SkipReason.HOLDOUT.label)].members == got[HOLDOUT]
 
 
 def test_tracked_clicks_are_counted_per_variant(line_app, admin_client):

@@ -1,6 +1,7 @@
 """Narrowcast: recipients uploaded as an audience, one narrowcast, progress followed to the end."""
 
 from django.urls import reverse
+from django.utils import translation
 
 from campaigns.delivery import campaign_send
 from campaigns.models import DeliveryStatus
@@ -55,7 +56,9 @@ def test_narrowcast_error_codes_read_as_sentences():
     progress = NarrowcastProgress(
         phase="failed", error_code=4, failed_description="audience too small"
     )
-    assert narrowcast_error_text(progress) == (
+    with translation.override("en"):
+        text = narrowcast_error_text(progress)
+    assert text == (
         "narrowcast failed (errorCode 4): An audience of fewer than 50 recipients was part of "
         "the conditions. audience too small"
     )

@@ -206,7 +206,10 @@ def test_abandoned_cart_sends_the_cart_as_a_carousel_on_the_phone(journeys, cloc
     assert {bubble["hero"]["url"] for bubble in bubbles} == {p[3] for p in products}
     assert "¥4,900" in str(bubbles)
     assert phone(journeys, buyer) == []
-    assert Message.objects.filter(member=shopper, source=MessageSource.TRIGGER).count() == 2
+    # The log rows are written just after LINE accepts the messages.
+    assert wait_for(
+        lambda: Message.objects.filter(member=shopper, source=MessageSource.TRIGGER).count() == 2
+    )
 
 
 def test_a_receipt_at_once_and_a_reminder_the_day_before_with_the_event_data(journeys, clock):
