@@ -35,7 +35,7 @@ def rows_insert_new(
     fields take their defaults (``auto_now``/``auto_now_add`` fields: now), as ``save`` would.
     ``conflict`` is the ``ON CONFLICT`` target in SQL, e.g. ``(webhook_event_id) WHERE
     webhook_event_id <> ''``: written by the caller, never from input. No ``post_save`` is sent
-    (as with ``bulk_create``). PostgreSQL only.
+    (as with ``bulk_create``).
 
     The rows travel as one JSON parameter read by ``jsonb_to_recordset``: the statement's text
     is the same whatever the number of rows (the driver parses it once), and encoding the
@@ -67,6 +67,8 @@ def rows_insert_new(
             record[field.column] = value
         records.append(record)
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    if connection.vendor != "postgresql":
+        return _rows_insert_new_values(model, fields, records, returning)
     types = ", ".join(f"{ops.quote_name(f.column)} {f.db_type(connection)}" for f in fields)
     returned = ", ".join(ops.quote_name(meta.get_field(name).column) for name in returning)
     # Identifiers and types come from the model, the target from the caller's constant; the
@@ -79,3 +81,40 @@ def rows_insert_new(
     with connection.cursor() as cursor:
         cursor.execute(sql, [json.dumps(records, ensure_ascii=False, default=_json_value)])
         return cursor.fetchall()
+
+
+# Rows per statement on other databases: SQLite allows 32,766 parameters per statement.
+_VALUES_CHUNK = 500
+
+
+def _rows_insert_new_values(model, fields, records, returning) -> list[tuple]:
+    """The same insert with a VALUES list, for the embedded SQLite default (3.35+ upsert).
+
+    JSON fields were left unencoded for the PostgreSQL path; SQLite stores JSON as text.
+    SQLite matches a partial index's conflict target only by its exact expression, so any
+    unique conflict skips the row here (every caller's table has only the one it names).
+    """
+    ops = connection.ops
+    meta = model._meta
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    returned = ", ".join(ops.quote_name(meta.get_field(name).column) for name in returning)
+    row_placeholder = "(" + ", ".join(["%s"] * len(fields)) + ")"
+    inserted: list[tuple] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(records), _VALUES_CHUNK):
+            chunk = records[start : start + _VALUES_CHUNK]
+            params = []
+            for record in chunk:
+                for field in fields:
+                    value = record[field.column]
+                    if isinstance(field, models.JSONField):
+                        value = field.get_db_prep_save(value, connection)
+                    params.append(value)
+            sql = (
+                f"INSERT INTO {ops.quote_name(meta.db_table)} ({columns}) "  # noqa: S608
+                f"VALUES {', '.join([row_placeholder] * len(chunk))} "
+                f"ON CONFLICT DO NOTHING RETURNING {returned}"
+            )
+            cursor.execute(sql, params)
+            inserted.extend(cursor.fetchall())
+    return inserted
