@@ -406,7 +406,25 @@ class SendStatus(models.TextChoices):
     SKIPPED = "skipped", _("Skipped")
 
 
-class StepSend(models.Model):
+class SendRecord(models.Model):
+    """What every journeys send keeps: its outcome, and the retry key stored before the call."""
+
+    status = models.CharField(
+        _("status"), max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING
+    )
+    reason = models.CharField(_("reason"), max_length=200, blank=True)
+    retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
+    request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
+    error = models.TextField(_("error"), blank=True)
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class StepSend(SendRecord):
     """One step sent (or skipped) for one enrollment; its retry key is stored before the call."""
 
     enrollment = models.ForeignKey(
@@ -415,19 +433,9 @@ class StepSend(models.Model):
     step = models.ForeignKey(
         Step, on_delete=models.CASCADE, related_name="sends", verbose_name=_("step")
     )
-    status = models.CharField(
-        _("status"), max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING
-    )
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
-    retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
     # Sends of identical content claimed together go as one multicast (up to 500 members)
     # with this key, stored before the call; the batch is always sent whole.
     batch_key = models.UUIDField(_("multicast retry key"), null=True, blank=True, editable=False)
-    request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("step send")
@@ -568,7 +576,7 @@ class TriggerRule(models.Model):
             raise ValidationError(errors)
 
 
-class TriggerSend(models.Model):
+class TriggerSend(SendRecord):
     """One message of a trigger rule to one member, due at a time; unique per rule and cause."""
 
     rule = models.ForeignKey(
@@ -588,17 +596,7 @@ class TriggerSend(models.Model):
     # What this send is about, once per rule: an event, a cart, a product in a window.
     cause = models.CharField(_("cause"), max_length=200)
     due_at = models.DateTimeField(_("due"))
-    status = models.CharField(
-        _("status"), max_length=16, choices=SendStatus.choices, default=SendStatus.PENDING
-    )
-    reason = models.CharField(_("reason"), max_length=200, blank=True)
     data = models.JSONField(_("data"), default=dict, blank=True)
-    retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
-    request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
-    error = models.TextField(_("error"), blank=True)
-    attempts = models.PositiveIntegerField(_("attempts"), default=0)
-    created_at = models.DateTimeField(_("created"), auto_now_add=True)
-    sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("trigger send")
