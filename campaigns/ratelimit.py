@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
+from linebot.shared_redis import shared_redis
+
 # LINE's published limits, in requests per second (see LINE-LIMITS.md).
 RATES = {"push": 2000.0, "multicast": 200.0}
 
@@ -68,9 +70,7 @@ class RedisLimiter:
     """The bucket in Redis; the Lua script makes read-refill-take one atomic step."""
 
     def __init__(self, url: str):
-        import redis
-
-        self._redis = redis.Redis.from_url(url)
+        self._redis = shared_redis(url)
         self._script = self._redis.register_script(_TAKE)
 
     def take(self, key: str, *, rate: float, capacity: float) -> float:

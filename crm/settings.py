@@ -211,12 +211,15 @@ CELERY_TASK_ROUTES = {
     "*.tasks.housekeeping_*": {"queue": "housekeeping"},
     "celery.backend_cleanup": {"queue": "housekeeping"},
 }
-# LINE's rate limits are shared by every worker through this Redis (a token bucket per channel
-# and endpoint); empty means an in-process limiter, for the embedded default without Redis.
-LINE_RATE_LIMIT_REDIS_URL = env.str(
-    "LINE_RATE_LIMIT_REDIS_URL",
+# A Redis shared by every web and worker process for coordination (linebot.shared_redis):
+# whether a webhook drain is queued, and LINE's rate limits (a token bucket per channel and
+# endpoint). The broker's Redis by default; empty means each process coordinates alone, which
+# is right for the embedded default on one machine.
+SHARED_REDIS_URL = env.str(
+    "SHARED_REDIS_URL",
     default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "",
 )
+LINE_RATE_LIMIT_REDIS_URL = env.str("LINE_RATE_LIMIT_REDIS_URL", default=SHARED_REDIS_URL)
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # Fixed schedules; beat copies them into the database, where staff see them in the admin.
 CELERY_BEAT_SCHEDULE = {

@@ -20,8 +20,10 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from redis.exceptions import RedisError
 
 from .models import Channel, WebhookEvent, WebhookEventStatus
+from .shared_redis import shared_redis
 from .signature import signature_is_valid
 
 logger = logging.getLogger(__name__)
@@ -165,8 +167,6 @@ def _event_problem(event) -> str | None:
 
 def webhook_receive(*, channel: Channel, body: bytes, signature: str | None) -> WebhookReceipt:
     """Store the request's new events and queue their handling; repeated events are dropped."""
-    from .tasks import webhook_events_handle
-
     events = webhook_parse(channel=channel, body=body, signature=signature)
     # The first of repeated ids is kept, in LINE's order: ids follow it, and handling too.
     unique: dict[str, dict] = {}
@@ -174,9 +174,51 @@ def webhook_receive(*, channel: Channel, body: bytes, signature: str | None) -> 
         unique.setdefault(event["webhookEventId"], event)
     new_ids = _events_insert_new(channel=channel, events=list(unique.values()))
     if new_ids:
-        # One task per request keeps the broker light; its events are handled as one batch.
-        transaction.on_commit(lambda: webhook_events_handle.delay(new_ids))
+        transaction.on_commit(webhook_drain_request)
     return WebhookReceipt(received=len(events), new_event_ids=new_ids)
+
+
+# The shared flag "a drain task is queued and has not started yet". It expires, so a queued
+# task the broker lost holds nothing up for long (and beat re-queues what stays pending).
+DRAIN_FLAG_KEY = "linebot:webhook-drain-queued"
+DRAIN_FLAG_TTL = 30
+
+
+def webhook_drain_request() -> None:
+    """Queue a task that handles the pending events, unless one is queued and not started.
+
+    At LINE's pace that is one task for many requests rather than one each: the publish is
+    most of a webhook answer's own work, and each task costs the worker a broker round trip
+    and a query even when an earlier one already took its events. The flag lives in the
+    shared Redis; the task clears it before it reads the queue, so events stored after that
+    read always find the flag clear and queue a task of their own. Without a shared Redis, or
+    if it cannot be reached, every request queues a task.
+    """
+    from .tasks import webhook_events_drain
+
+    flag = shared_redis()
+    if flag is not None:
+        try:
+            if not flag.set(DRAIN_FLAG_KEY, 1, nx=True, ex=DRAIN_FLAG_TTL):
+                return
+        except RedisError as error:
+            logger.warning("Webhook drain flag unavailable (%s): queuing a task", error)
+    webhook_events_drain.delay()
+
+
+def webhook_pending_drain() -> list[WebhookEvent]:
+    """Handle the oldest pending events (a bounded batch); queue the next drain if more wait."""
+    flag = shared_redis()
+    if flag is not None:
+        try:
+            flag.delete(DRAIN_FLAG_KEY)
+        except RedisError as error:
+            logger.warning("Webhook drain flag unavailable (%s)", error)
+    handled = webhook_events_handle_batch([], drain=DRAIN_MAX_EVENTS)
+    if len(handled) >= DRAIN_MAX_EVENTS:
+        # A full batch: more may be waiting, and later requests may have found the flag set.
+        webhook_drain_request()
+    return handled
 
 
 def _events_insert_new(*, channel: Channel, events: list[dict]) -> list[int]:
@@ -271,30 +313,28 @@ def webhook_events_handle_batch(event_ids, *, drain: int = 0) -> list[WebhookEve
 
 
 def _events_claim(event_ids, *, drain: int) -> list[WebhookEvent]:
-    """Lock the given pending events and, up to ``drain`` in all, the oldest other pending ones.
+    """Lock the given pending events and, up to ``drain`` in all, the oldest other pending ones
+    (with no ids given: the oldest ``drain`` pending events).
 
     Oldest first (id order, which is the order received, and LINE's order within a request)
     over all channels, so no channel waits behind another's burst. Rows locked by another
-    worker are skipped: a worker never takes an event another one holds.
+    worker are skipped: a worker never takes an event another one holds. Both reads go through
+    the index of pending events; their channels are read once, not joined to every row.
     """
     locked = WebhookEvent.objects.select_for_update(skip_locked=True, no_key=True, of=("self",))
-    events = list(
-        locked.select_related("channel")
-        .filter(pk__in=list(event_ids), status=WebhookEventStatus.PENDING)
-        .order_by("id")
-    )
+    pending = locked.filter(status=WebhookEventStatus.PENDING).order_by("id")
+    event_ids = list(event_ids)
+    events = list(pending.filter(pk__in=event_ids)) if event_ids else []
     room = drain - len(events)
-    if events and room > 0:
-        # Only when this task's own events were still there: a task whose events an earlier
-        # drain took is a no-op after the one query above (the queue is being emptied).
-        others = list(
-            locked.select_related("channel")
-            .filter(status=WebhookEventStatus.PENDING)
-            .exclude(pk__in=[event.pk for event in events])
-            .order_by("id")[:room]
-        )
+    if (events or not event_ids) and room > 0:
+        # Given ids that an earlier drain took: a no-op after the one query above (the queue
+        # is being emptied by others).
+        others = list(pending.exclude(pk__in=[event.pk for event in events])[:room])
         if others:
             events = sorted(events + others, key=lambda event: event.pk)
+    channels = Channel.objects.in_bulk({event.channel_id for event in events})
+    for event in events:
+        event.channel = channels[event.channel_id]
     return events
 
 

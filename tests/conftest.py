@@ -26,6 +26,18 @@ def _test_database_url() -> str:
     return f"postgres://{credentials}@{host}:{port}/{db['NAME']}"
 
 
+@pytest.fixture(autouse=True)
+def _webhook_drain_flag_cleared():
+    """Every test starts with no webhook drain marked as queued (the flag lives in Redis, which
+    outlives a test: a flag left by one test would keep the next from queuing its drain)."""
+    from linebot.shared_redis import shared_redis
+    from linebot.webhook import DRAIN_FLAG_KEY
+
+    client = shared_redis()
+    if client is not None:
+        client.delete(DRAIN_FLAG_KEY)
+
+
 @pytest.fixture
 def celery_worker_process(transactional_db, sandbox_server, settings, tmp_path):
     """A real Celery worker in its own process, on the test database, through the real broker.

@@ -1,16 +1,22 @@
 """One webhook task also handles other requests' pending events (oldest first, bounded), so the
 per-task cost is paid once for many requests; the later tasks of those requests do nothing, and
-two workers draining at once never handle one event twice."""
+two workers draining at once never handle one event twice. With a shared Redis, a burst of
+requests queues one drain task, not one each."""
 
+import json
+import socket
 import threading
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from linebot import webhook
 from linebot.models import WebhookEvent, WebhookEventStatus
-from linebot.tasks import webhook_events_handle
-from linebot.webhook import webhook_events_handle_batch
+from linebot.shared_redis import shared_redis
+from linebot.tasks import webhook_events_drain, webhook_events_handle
+from linebot.webhook import webhook_events_handle_batch, webhook_pending_drain
 from members.models import Message
 from tests.factories import ChannelFactory
 from tests.members.test_webhook_batch import Events, post, user
@@ -114,3 +120,84 @@ def test_two_workers_draining_at_once_never_handle_one_event_twice(client):
         (WebhookEventStatus.DONE, 1)
     }
     assert Message.objects.count() == 200
+
+
+def _drains_queued() -> int:
+    """Drain tasks waiting in the real broker's ``webhooks`` queue (Redis)."""
+    broker = shared_redis(settings.CELERY_BROKER_URL)
+    return sum(
+        json.loads(raw)["headers"]["task"] == "linebot.tasks.webhook_events_drain"
+        for raw in broker.lrange("webhooks", 0, -1)
+    )
+
+
+@pytest.fixture
+def broker_queue():
+    """The ``webhooks`` queue of the real broker, empty at the start and the end of the test."""
+    if not settings.CELERY_BROKER_URL.startswith("redis://"):
+        pytest.skip("counts the messages in a Redis broker")
+    broker = shared_redis(settings.CELERY_BROKER_URL)
+    broker.delete("webhooks")
+    yield
+    broker.delete("webhooks")
+
+
+@pytest.mark.django_db(transaction=True)  # requests commit: their drain requests run
+def test_a_burst_of_requests_queues_one_drain_that_handles_them_all(client, broker_queue):
+    channel = ChannelFactory()
+    e = Events()
+    for n in range(8):
+        _receive(client, channel, [e.text(user(f"u{n}"), f"m{n}-{k}") for k in range(3)])
+    assert _drains_queued() == 1
+
+    # The worker runs the one queued drain: every request's events are handled.
+    webhook_events_drain.run()
+    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {"done"}
+    assert Message.objects.count() == 24
+
+    # Once a drain has started, the next request queues a drain of its own.
+    _receive(client, channel, [e.text(user("late"), "after the drain began")])
+    assert _drains_queued() == 2
+    webhook_events_drain.run()
+    assert Message.objects.filter(text="after the drain began").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)  # requests commit: their drain requests run
+def test_a_full_drain_queues_the_next_one(client, broker_queue, monkeypatch):
+    monkeypatch.setattr(webhook, "DRAIN_MAX_EVENTS", 4)
+    channel = ChannelFactory()
+    e = Events()
+    _receive(client, channel, [e.text(user(f"u{n}"), f"m{n}") for n in range(6)])
+    assert _drains_queued() == 1
+
+    assert len(webhook_pending_drain()) == 4
+    # More may wait (and later requests found the flag set): the next drain is queued.
+    assert _drains_queued() == 2
+    assert len(webhook_pending_drain()) == 2
+    assert _drains_queued() == 2  # a partial batch emptied the queue: nothing more
+    assert not WebhookEvent.objects.filter(status=WebhookEventStatus.PENDING).exists()
+
+
+@pytest.mark.django_db(transaction=True)  # requests commit: their drain requests run
+def test_without_a_shared_redis_every_request_queues_its_drain(client, broker_queue, settings):
+    settings.SHARED_REDIS_URL = ""
+    channel = ChannelFactory()
+    e = Events()
+    for n in range(3):
+        _receive(client, channel, [e.text(user(f"u{n}"), f"m{n}")])
+    assert _drains_queued() == 3
+
+
+@pytest.mark.django_db(transaction=True)  # requests commit: their drain requests run
+def test_an_unreachable_shared_redis_still_queues_the_drain(client, broker_queue, settings):
+    settings.SHARED_REDIS_URL = f"redis://127.0.0.1:{_closed_port()}/0"
+    channel = ChannelFactory()
+    response = post(client, channel, [Events().text(user("ann"), "hello")])
+    assert response.status_code == 200
+    assert _drains_queued() == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
