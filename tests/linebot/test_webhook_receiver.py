@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from linebot.models import WebhookEvent, WebhookEventStatus
+from linebot.models import Channel, WebhookEvent, WebhookEventStatus
 from linebot.signature import signature_create
 from linebot.webhook import webhook_event_handle, webhook_events_retry
 from members.models import Member, Message
@@ -129,6 +129,44 @@ def test_unknown_or_inactive_channels_get_404(client):
     body = json.dumps({"events": []}).encode()
 
     assert post(client, channel, body).status_code == 404
+
+
+def test_a_channel_deactivated_here_gets_404_at_once(client):
+    channel = ChannelFactory()
+    body = json.dumps({"events": []}).encode()
+    assert post(client, channel, body).status_code == 200
+
+    channel.is_active = False
+    channel.save()
+
+    assert post(client, channel, body).status_code == 404
+
+
+def test_the_channel_is_read_once_for_many_requests(client, django_assert_max_num_queries):
+    channel = ChannelFactory()
+    body = json.dumps({"events": [event("01HONCE0000000000000000000")]}).encode()
+    assert post(client, channel, body).status_code == 200
+
+    # Only the insert of the events: the channel is still known from the first request.
+    with django_assert_max_num_queries(1):
+        assert post(client, channel, body).status_code == 200
+
+
+def test_a_secret_changed_in_another_process_is_used_at_once(client):
+    channel = ChannelFactory()
+    old_secret = channel.channel_secret
+    body = json.dumps({"events": [event("01HNEWSECRET00000000000001")]}).encode()
+    assert post(client, channel, json.dumps({"events": []}).encode()).status_code == 200
+
+    # Another process saves a new secret: this one still holds the channel with the old one.
+    Channel.objects.filter(pk=channel.pk).update(channel_secret="f" * 32)
+    channel.channel_secret = "f" * 32
+
+    assert post(client, channel, body).status_code == 200
+    assert WebhookEvent.objects.filter(webhook_event_id="01HNEWSECRET00000000000001").exists()
+    # ... and a request signed with the old secret is refused.
+    channel.channel_secret = old_secret
+    assert post(client, channel, body).status_code == 403
 
 
 def test_a_replayed_request_stores_each_event_once(client, django_capture_on_commit_callbacks):
