@@ -322,11 +322,21 @@ class Message(models.Model):
     written here through ``members.conversations``.
     """
 
+    # The indexes below lead with channel and member: no separate index per foreign key
+    # (a campaign writes a row here per recipient, and each index is written with it).
     channel = models.ForeignKey(
-        Channel, on_delete=models.CASCADE, related_name="messages", verbose_name=_("channel")
+        Channel,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("channel"),
+        db_index=False,
     )
     member = models.ForeignKey(
-        Member, on_delete=models.CASCADE, related_name="messages", verbose_name=_("member")
+        Member,
+        on_delete=models.CASCADE,
+        related_name="messages",
+        verbose_name=_("member"),
+        db_index=False,
     )
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     message_type = models.CharField(_("type"), max_length=20)
@@ -346,6 +356,7 @@ class Message(models.Model):
         blank=True,
         related_name="+",
         verbose_name=_("sent by"),
+        db_index=False,  # a partial index below: only agents' messages have a sender
     )
     status = models.CharField(_("status"), max_length=16, choices=MessageStatus.choices)
     error = models.TextField(_("error"), blank=True)
@@ -366,6 +377,11 @@ class Message(models.Model):
         indexes = [
             models.Index(fields=["member", "created_at"], name="message_member_time_idx"),
             models.Index(fields=["channel", "line_message_id"], name="message_line_id_idx"),
+            models.Index(
+                fields=["sent_by"],
+                condition=models.Q(sent_by__isnull=False),
+                name="message_sent_by_idx",
+            ),
         ]
         constraints = [
             models.CheckConstraint(
