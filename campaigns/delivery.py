@@ -11,25 +11,39 @@ from __future__ import annotations
 import itertools
 import json
 import logging
+import time
+import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Count, Exists, F, Max, OuterRef, Q, QuerySet
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    IntegerField,
+    Max,
+    Q,
+    QuerySet,
+    Value,
+    When,
+)
 from django.utils import timezone
 
 from linebot.client import client_for_channel
 from linebot.endpoints import MAX_MULTICAST_RECIPIENTS
 from linebot.errors import LineApiError, LineRateLimited, LineServerError, LineTransportError
 from linebot.types import SendResult
-from members.conversations import message_readable_text
-from members.models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
+from members.bulk import rows_copy
+from members.conversations import messages_log_sent, messages_log_sent_each
+from members.models import FriendStatus, Member, MessageSource
 from members.segments import segment_compile
 from members.tracking import track_links
 
 from .abtests import HOLDOUT, Splitter, variant_templates
-from .bulkwrite import rows_copy
 from .frequency import over_cap_member_ids, quiet_hours_end
 from .models import (
     Campaign,
@@ -145,6 +159,12 @@ def _chunks(values: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
+def push_retry_key(batch_key: uuid.UUID, member_id: int) -> uuid.UUID:
+    """The ``X-Line-Retry-Key`` of one push of a batch: derived from the batch's key, which is
+    stored before any call, and the member, so every repeat of that push carries it again."""
+    return uuid.uuid5(batch_key, str(member_id))
+
+
 def _skip_reason(friend_status: str, opted_out_at) -> str:
     if friend_status == FriendStatus.BLOCKED:
         return SkipReason.BLOCKED
@@ -152,8 +172,16 @@ def _skip_reason(friend_status: str, opted_out_at) -> str:
         return SkipReason.NOT_FRIEND
     if opted_out_at is not None:
         return SkipReason.OPTED_OUT
-    # Capped now, or at the first look a moment ago.
     return SkipReason.FREQUENCY_CAP
+
+
+# The same reasons in SQL, for rows the database writes itself (constants of our own choices).
+_SKIP_REASON_SQL = (
+    f"CASE WHEN t.friend_status = '{FriendStatus.BLOCKED}' THEN '{SkipReason.BLOCKED}' "
+    f"WHEN t.friend_status <> '{FriendStatus.FRIEND}' THEN '{SkipReason.NOT_FRIEND}' "
+    f"WHEN t.marketing_opted_out_at IS NOT NULL THEN '{SkipReason.OPTED_OUT}' "
+    f"ELSE '{SkipReason.FREQUENCY_CAP}' END"
+)
 
 
 def _run_for(campaign: Campaign) -> CampaignRun:
@@ -172,111 +200,159 @@ def _new_run(campaign: Campaign, *, trigger: str = "", send_limit: int | None = 
     )
 
 
+def _targets_marked(campaign: Campaign) -> QuerySet | None:
+    """The campaign's targets in member id order as (id, friend_status, marketing_opted_out_at,
+    eligible): eligible is 1 for a friend who did not opt out and is under the frequency cap.
+    One query; None when the campaign targets nobody."""
+    targets = campaign_targets(campaign)
+    if targets.query.is_empty():
+        return None
+    eligible = Q(friend_status=FriendStatus.FRIEND, marketing_opted_out_at__isnull=True)
+    if campaign.apply_frequency_cap:
+        eligible &= ~Q(id__in=over_cap_member_ids(campaign.channel_id))
+    return (
+        targets.annotate(
+            eligible=Case(
+                When(eligible, then=Value(1)), default=Value(0), output_field=IntegerField()
+            )
+        )
+        .order_by("id")
+        .values_list("id", "friend_status", "marketing_opted_out_at", "eligible")
+    )
+
+
+def _deliveries_write_all(
+    campaign: Campaign, run: CampaignRun, targets: QuerySet, size: int
+) -> int:
+    """Every target's delivery in one ``INSERT ... SELECT`` the database runs by itself.
+
+    Eligible targets, numbered in member id order, are pending in batch ``(n - 1) // size + 1``
+    up to the run's send limit and skipped for the quota after it; the others are skipped with
+    their reason. Returns how many are to be sent.
+    """
+    ops = connection.ops
+    sql, params = targets.order_by().query.sql_with_params()
+    send = "t.eligible = 1"
+    limit_params: list = []
+    if run.send_limit is not None:
+        send += " AND t.rn <= %s"
+        limit_params = [run.send_limit]
+    columns = ["campaign_id", "run_id", "member_id", "batch_number", "status", "reason"]
+    columns += ["request_id", "error"]
+    table = ops.quote_name(Delivery._meta.db_table)
+    # Identifiers come from the model, reasons from our own choices; values are parameters.
+    statement = (
+        f"INSERT INTO {table} ({', '.join(map(ops.quote_name, columns))}) "  # noqa: S608
+        f"SELECT %s, %s, t.id, "
+        f"CASE WHEN {send} THEN (t.rn - 1) / %s + 1 END, "
+        f"CASE WHEN {send} THEN '{DeliveryStatus.PENDING}' ELSE '{DeliveryStatus.SKIPPED}' END, "
+        f"CASE WHEN {send} THEN '' WHEN t.eligible = 1 THEN '{SkipReason.QUOTA}' "
+        f"ELSE {_SKIP_REASON_SQL} END, '', '' "
+        f"FROM (SELECT base.*, ROW_NUMBER() OVER (PARTITION BY base.eligible ORDER BY base.id) "
+        f"AS rn FROM ({sql}) base) t"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            statement,
+            [campaign.pk, run.pk, *limit_params, size, *limit_params, *limit_params, *params],
+        )
+    to_send = Delivery.objects.filter(run=run).aggregate(n=Count("batch_number"))["n"]
+    SendBatch.objects.bulk_create(
+        SendBatch(campaign=campaign, run=run, number=number)
+        for number in range(1, (to_send + size - 1) // size + 1)
+    )
+    return to_send
+
+
+def _deliveries_write_split(
+    campaign: Campaign, run: CampaignRun, targets: QuerySet, size: int
+) -> int:
+    """Deliveries of an A/B test: each eligible target goes to a variant or the holdout by the
+    splitter (in Python: the arm is a hash of campaign and member), then into a batch of its
+    variant. Returns how many are to be sent."""
+    splitter = Splitter(campaign)
+    limit = run.send_limit
+    count = 0
+    number = 0
+    buffers: dict[int | None, list[int]] = {}
+    rows: list[dict] = []
+    base = {"campaign_id": campaign.pk, "run_id": run.pk}
+
+    def flush(variant_id: int | None) -> None:
+        nonlocal number
+        member_ids = buffers.pop(variant_id, [])
+        if member_ids:
+            number += 1
+            SendBatch.objects.create(
+                campaign=campaign, run=run, number=number, variant_id=variant_id
+            )
+            rows.extend(
+                {**base, "member_id": pk, "batch_number": number, "variant_id": variant_id}
+                for pk in member_ids
+            )
+
+    def skip(member_id: int, reason: str, variant_id: int | None = None) -> None:
+        rows.append(
+            {
+                **base,
+                "member_id": member_id,
+                "variant_id": variant_id,
+                "status": DeliveryStatus.SKIPPED,
+                "reason": reason,
+            }
+        )
+
+    for member_id, friend_status, opted_out_at, eligible in targets.iterator(
+        chunk_size=WRITE_CHUNK
+    ):
+        if not eligible:
+            skip(member_id, _skip_reason(friend_status, opted_out_at))
+        elif (arm := splitter.assign(member_id)) == HOLDOUT:
+            skip(member_id, SkipReason.HOLDOUT)
+        elif limit is not None and count >= limit:
+            skip(member_id, SkipReason.QUOTA, arm)
+        else:
+            count += 1
+            buffers.setdefault(arm, []).append(member_id)
+            if len(buffers[arm]) >= size:
+                flush(arm)
+        if len(rows) >= WRITE_CHUNK:
+            rows_copy(Delivery, rows)
+            rows.clear()
+    for arm in list(buffers):
+        flush(arm)
+    rows_copy(Delivery, rows)
+    return count
+
+
 def campaign_prepare(campaign: Campaign) -> int:
     """Resolve the current run's recipients once; write their Delivery rows and batches.
 
     Targets who blocked us, are not friends, opted out or are over the frequency cap get a
     skipped row with the reason; so do recipients past the run's send limit (reason "quota"),
-    who are the last by member id. Runs once per run (``prepared_at``); returns the number of
-    members to message.
+    who are the last by member id. One query resolves them, in one transaction; without A/B
+    variants or a holdout the database writes every row itself. Runs once per run
+    (``prepared_at``); returns the number of members to message.
     """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         run = _run_for(campaign)
         if run.prepared_at is not None:
             return run.total_count - run.skipped_count
+        # Committed durably (unlike a batch's outcome): the batches' retry keys must survive.
         size = PUSH_BATCH_SIZE if campaign_is_personalized(campaign) else MAX_MULTICAST_RECIPIENTS
         if campaign_uses_narrowcast(campaign):
             size = NARROWCAST_BATCH_SIZE
-        recipients = campaign_recipients(campaign).order_by("pk").values_list("pk", flat=True)
-        splitter = Splitter(campaign)
-        limit = run.send_limit
-        count = split_off = 0
-        number = 0
-        buffers: dict[int | None, list[int]] = {}
-        skips: list[dict] = []
-
-        def flush(variant_id: int | None) -> None:
-            nonlocal number
-            member_ids = buffers.pop(variant_id, [])
-            if not member_ids:
-                return
-            number += 1
-            batch = SendBatch.objects.create(
-                campaign=campaign, run=run, number=number, variant_id=variant_id
-            )
-            rows_copy(
-                Delivery,
-                (
-                    {
-                        "campaign_id": campaign.pk,
-                        "run_id": run.pk,
-                        "member_id": pk,
-                        "batch_id": batch.pk,
-                        "variant_id": variant_id,
-                    }
-                    for pk in member_ids
-                ),
-            )
-
-        def skip(member_id: int, reason: str, variant_id: int | None = None) -> None:
-            nonlocal split_off
-            split_off += 1
-            skips.append(
-                {
-                    "campaign_id": campaign.pk,
-                    "run_id": run.pk,
-                    "member_id": member_id,
-                    "variant_id": variant_id,
-                    "status": DeliveryStatus.SKIPPED,
-                    "reason": reason,
-                }
-            )
-            if len(skips) >= WRITE_CHUNK:
-                rows_copy(Delivery, skips)
-                skips.clear()
-
-        for member_id in recipients.iterator(chunk_size=WRITE_CHUNK):
-            arm = splitter.assign(member_id)
-            if arm == HOLDOUT:
-                skip(member_id, SkipReason.HOLDOUT)
-                continue
-            if limit is not None and count >= limit:
-                skip(member_id, SkipReason.QUOTA, arm)
-                continue
-            count += 1
-            buffers.setdefault(arm, []).append(member_id)
-            if len(buffers[arm]) >= size:
-                flush(arm)
-        for arm in list(buffers):
-            flush(arm)
-        rows_copy(Delivery, skips)
-        # Every target without a row yet: exact even if the cap moved since the first query.
-        written = Delivery.objects.filter(run=run, member=OuterRef("pk"))
-        skipped = (
-            campaign_targets(campaign)
-            .filter(~Exists(written))
-            .order_by("pk")
-            .values_list("pk", "friend_status", "marketing_opted_out_at")
-        )
-        skipped_count = split_off
-        for rows in _chunks(skipped.iterator(chunk_size=WRITE_CHUNK), WRITE_CHUNK):
-            rows_copy(
-                Delivery,
-                (
-                    {
-                        "campaign_id": campaign.pk,
-                        "run_id": run.pk,
-                        "member_id": pk,
-                        "status": DeliveryStatus.SKIPPED,
-                        "reason": _skip_reason(status, opted_out_at),
-                    }
-                    for pk, status, opted_out_at in rows
-                ),
-            )
-            skipped_count += len(rows)
+        targets = _targets_marked(campaign)
+        count = 0
+        if targets is not None:
+            if campaign.holdout_percent or campaign.variants.exists():
+                count = _deliveries_write_split(campaign, run, targets, size)
+            else:
+                count = _deliveries_write_all(campaign, run, targets, size)
+        total = Delivery.objects.filter(run=run).count()
         now = timezone.now()
-        counts = {"total_count": count + skipped_count, "skipped_count": skipped_count}
+        counts = {"total_count": total, "skipped_count": total - count}
         CampaignRun.objects.filter(pk=run.pk).update(prepared_at=now, **counts)
         Campaign.objects.filter(pk=campaign.pk).update(
             started_at=now,
@@ -287,50 +363,6 @@ def campaign_prepare(campaign: Campaign) -> int:
             **counts,
         )
     return count
-
-
-def campaign_pending_batches(campaign: Campaign) -> list[int]:
-    """Ids of the batches still to send (a few thousand at most: 500 members each)."""
-    return list(
-        campaign.batches.filter(status=SendBatchStatus.PENDING)
-        .order_by("run", "number")
-        .values_list("pk", flat=True)
-    )
-
-
-def _log_messages(campaign: Campaign, rows: Sequence[tuple[int, Sequence[dict]]], now) -> None:
-    """Write what each member received to their conversation log, in one insert."""
-    readable: dict[int, list[tuple[dict, str, str]]] = {}
-
-    def described(messages) -> list[tuple[dict, str, str]]:
-        # A multicast logs the same messages for every member: describe them once.
-        key = id(messages)
-        if key not in readable:
-            readable[key] = [
-                (payload, payload.get("type", ""), message_readable_text(payload))
-                for payload in messages
-            ]
-        return readable[key]
-
-    rows_copy(
-        Message,
-        (
-            {
-                "channel_id": campaign.channel_id,
-                "member_id": member_id,
-                "direction": Direction.OUTBOUND,
-                "message_type": message_type,
-                "payload": payload,
-                "text": text,
-                "source": MessageSource.CAMPAIGN,
-                "source_id": campaign.pk,
-                "status": MessageStatus.SENT,
-                "created_at": now,
-            }
-            for member_id, messages in rows
-            for payload, message_type, text in described(messages)
-        ),
-    )
 
 
 def _is_transient(error: LineApiError) -> bool:
@@ -356,51 +388,112 @@ def _commit_without_waiting_for_disk() -> None:
             cursor.execute("SET LOCAL synchronous_commit = off")
 
 
-def campaign_send_batch(*, campaign_id: int, batch_id: int) -> str:
-    """Send one pending batch, unless the campaign is no longer sending.
+@dataclass
+class _Sending:
+    """What a sender reads once for all the batches it sends: the campaign, its channel and
+    messages, and how it goes out."""
 
-    Answers ``done``, ``stopped`` (paused or cancelled: rows stay pending), or ``busy`` (another
-    worker holds the batch). Raises ``BatchRetry`` when LINE stayed unavailable.
-    """
-    with transaction.atomic():
-        batch = (
-            SendBatch.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("campaign__channel", "campaign__template", "variant__template")
-            .filter(pk=batch_id, campaign_id=campaign_id)
-            .first()
+    campaign: Campaign
+    personalized: bool
+    narrowcast: bool
+
+    @classmethod
+    def load(cls, campaign_id: int) -> _Sending | None:
+        campaign = (
+            Campaign.objects.select_related("channel", "template").filter(pk=campaign_id).first()
         )
+        if campaign is None:
+            return None
+        return cls(
+            campaign=campaign,
+            personalized=campaign_is_personalized(campaign),
+            narrowcast=campaign_uses_narrowcast(campaign),
+        )
+
+
+def _batch_claim(campaign_id: int, batch_id: int | None) -> SendBatch | None:
+    """Lock a pending batch of a campaign that is sending (this one, or the next by number);
+    None if there is none this worker may take (held by another worker, done, or stopped)."""
+    batches = SendBatch.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+        campaign_id=campaign_id,
+        status=SendBatchStatus.PENDING,
+        campaign__status=CampaignStatus.SENDING,
+    )
+    if batch_id is not None:
+        batches = batches.filter(pk=batch_id)
+    return batches.select_related("variant__template").order_by("run_id", "number").first()
+
+
+def campaign_send_batch(
+    *, campaign_id: int, batch_id: int | None = None, sending: _Sending | None = None
+) -> str:
+    """Send one pending batch (``batch_id``, or the campaign's next one), in one transaction
+    that holds the batch's row lock.
+
+    Answers ``done``, ``stopped`` (paused or cancelled mid-batch: rows stay pending), or
+    ``none`` (no batch to take: all sent or held by other workers, or the campaign is not
+    sending). Raises ``BatchRetry`` when LINE stayed unavailable.
+    """
+    sending = sending or _Sending.load(campaign_id)
+    if sending is None:
+        return "none"
+    campaign = sending.campaign
+    retry: BatchRetry | None = None
+    with transaction.atomic():
+        batch = _batch_claim(campaign_id, batch_id)
         if batch is None:
-            return "busy"
-        if batch.status != SendBatchStatus.PENDING:
-            return "done"
+            return "none"
         _commit_without_waiting_for_disk()
-        SendBatch.objects.filter(pk=batch.pk).update(attempts=F("attempts") + 1)
-        campaign = batch.campaign
-        if not _campaign_is_sending(campaign.pk):
-            return "stopped"
-        retry: BatchRetry | None = None
         try:
-            if campaign_is_personalized(campaign):
+            if sending.personalized:
                 finished = _send_pushes(campaign, batch)
-            elif campaign_uses_narrowcast(campaign):
+            elif sending.narrowcast:
                 finished = _send_narrowcast(campaign, batch)
             else:
                 finished = _send_multicast(campaign, batch)
         except BatchRetry as error:
             # Committed with what went out so far; the repeat sends the rest with the same keys.
-            SendBatch.objects.filter(pk=batch.pk).update(error=str(error))
             retry = error
             finished = False
+        changes = {"attempts": F("attempts") + 1}
+        if retry is not None:
+            changes["error"] = str(retry)
         if finished:
-            SendBatch.objects.filter(pk=batch.pk).update(
-                status=SendBatchStatus.DONE, sent_at=timezone.now()
-            )
+            changes.update(status=SendBatchStatus.DONE, sent_at=timezone.now())
+        SendBatch.objects.filter(pk=batch.pk).update(**changes)
     if retry is not None:
         raise retry
-    if not finished:
-        return "stopped"
-    campaign_finish_if_done(campaign_id)
-    return "done"
+    return "done" if finished else "stopped"
+
+
+# A sender works this long before it queues itself again: campaigns, webhooks and steps that
+# share workers take turns, and no task runs near the broker's visibility timeout.
+SENDER_SECONDS = 20.0
+
+
+def campaign_send_pending(*, campaign_id: int, seconds: float = SENDER_SECONDS) -> str:
+    """Send the campaign's pending batches one after another, each in its own transaction,
+    while other senders take others: ``done`` when none is left to take (the run is then
+    closed if no other sender still holds one), ``stopped`` when the campaign stopped,
+    ``more`` when ``seconds`` ran out first. Raises ``BatchRetry`` as ``campaign_send_batch``.
+    """
+    sending = _Sending.load(campaign_id)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        outcome = campaign_send_batch(campaign_id=campaign_id, sending=sending)
+        if outcome == "stopped":
+            return outcome
+        if outcome == "none":
+            campaign_finish_if_done(campaign_id)
+            return "done"
+    return "more"
+
+
+def campaign_senders(campaign: Campaign) -> int:
+    """How many senders to queue for the campaign's pending batches: one per batch, up to
+    ``CAMPAIGN_SENDERS`` (as many as there are workers to send in parallel)."""
+    pending = campaign.batches.filter(status=SendBatchStatus.PENDING).count()
+    return min(pending, settings.CAMPAIGN_SENDERS)
 
 
 def _count(run_id: int, *, sent: int = 0, failed: int = 0, skipped: int = 0) -> None:
@@ -426,34 +519,45 @@ def error_text(error: LineApiError) -> str:
 
 
 def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
-    deliveries = batch.deliveries.filter(status=DeliveryStatus.PENDING)
-    rows = list(deliveries.values_list("pk", "member_id", "member__line_user_id"))
-    if not rows:
+    """One multicast of the batch's pending members; their rows and log written by the
+    database (the worker only reads the batch's user ids)."""
+    pending = batch.deliveries.filter(status=DeliveryStatus.PENDING)
+    user_ids = list(pending.order_by().values_list("member__line_user_id", flat=True))
+    if not user_ids:
         return True
     messages = _batch_messages(campaign, batch)
     client = client_for_channel(campaign.channel)
     rate_limit_wait(channel_id=campaign.channel.channel_id, endpoint="multicast")
     now = timezone.now()
     try:
-        result = client.multicast(
-            to=[user_id for _pk, _member, user_id in rows],
-            messages=messages,
-            retry_key=batch.retry_key,
-        )
+        result = client.multicast(to=user_ids, messages=messages, retry_key=batch.retry_key)
     except LineApiError as error:
         if _is_transient(error):
             raise BatchRetry(str(error)) from error
         text = error_text(error)
-        deliveries.update(status=DeliveryStatus.FAILED, error=text, request_id=_rid(error))
+        failed = pending.update(status=DeliveryStatus.FAILED, error=text, request_id=_rid(error))
         SendBatch.objects.filter(pk=batch.pk).update(error=text, request_id=_rid(error))
-        _count(batch.run_id, failed=len(rows))
+        _count(batch.run_id, failed=failed)
         return True
     request_id = result.effective_request_id or ""
-    deliveries.update(status=DeliveryStatus.SENT, sent_at=now, request_id=request_id)
+    sent = pending.update(status=DeliveryStatus.SENT, sent_at=now, request_id=request_id)
     SendBatch.objects.filter(pk=batch.pk).update(request_id=request_id)
-    _log_messages(campaign, [(member_id, messages) for _pk, member_id, _u in rows], now)
-    _count(batch.run_id, sent=len(rows))
+    _log_sent(campaign, batch, messages, now)
+    _count(batch.run_id, sent=sent)
     return True
+
+
+def _log_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> None:
+    """The same messages in the log of every member of the batch sent at ``now``."""
+    messages_log_sent(
+        channel_id=campaign.channel_id,
+        members=batch.deliveries.filter(status=DeliveryStatus.SENT, sent_at=now),
+        member_field="member_id",
+        messages=messages,
+        source=MessageSource.CAMPAIGN,
+        source_id=campaign.pk,
+        created_at=now,
+    )
 
 
 def _send_narrowcast(campaign: Campaign, batch: SendBatch) -> bool:
@@ -475,11 +579,9 @@ def _send_narrowcast(campaign: Campaign, batch: SendBatch) -> bool:
         _count(batch.run_id, failed=failed)
         return True
     now = timezone.now()
-    member_ids = list(deliveries.values_list("member_id", flat=True))
-    deliveries.update(status=DeliveryStatus.SENT, sent_at=now, request_id=batch.request_id)
-    for chunk in _chunks(member_ids, WRITE_CHUNK):
-        _log_messages(campaign, [(member_id, messages) for member_id in chunk], now)
-    _count(batch.run_id, sent=len(member_ids))
+    sent = deliveries.update(status=DeliveryStatus.SENT, sent_at=now, request_id=batch.request_id)
+    _log_sent(campaign, batch, messages, now)
+    _count(batch.run_id, sent=sent)
     return True
 
 
@@ -566,7 +668,7 @@ def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
                     channel_id=channel_id,
                     to=member.line_user_id,
                     messages=messages,
-                    retry_key=delivery.retry_key,
+                    retry_key=push_retry_key(batch.retry_key, member.pk),
                 )
                 futures.append((delivery, messages, future))
             for delivery, messages, future in futures:
@@ -597,7 +699,13 @@ def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
             skipped += len(invalid)
             if retry is not None:
                 break
-    _log_messages(campaign, sent_rows, now)
+    messages_log_sent_each(
+        channel_id=campaign.channel_id,
+        sent=sent_rows,
+        source=MessageSource.CAMPAIGN,
+        source_id=campaign.pk,
+        created_at=now,
+    )
     _count(batch.run_id, sent=sent, failed=failed, skipped=skipped)
     if retry is not None:
         raise retry
@@ -605,14 +713,17 @@ def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
 
 
 def campaign_finish_if_done(campaign_id: int) -> bool:
-    """Close the current run once none of its deliveries is pending.
+    """Close the current run once none of its batches is pending (a batch is done when each of
+    its members was sent to, failed or skipped).
 
     A one-off campaign is then done; a recurring one waits, scheduled, for its next run.
     """
     campaign = Campaign.objects.filter(pk=campaign_id).only("current_run_id", "crontab").first()
     if campaign is None or campaign.current_run_id is None:
         return False
-    pending = Delivery.objects.filter(run_id=campaign.current_run_id, status=DeliveryStatus.PENDING)
+    pending = SendBatch.objects.filter(
+        run_id=campaign.current_run_id, status=SendBatchStatus.PENDING
+    )
     now = timezone.now()
     with transaction.atomic():
         finished = (
@@ -620,6 +731,7 @@ def campaign_finish_if_done(campaign_id: int) -> bool:
                 pk=campaign_id,
                 status=CampaignStatus.SENDING,
                 current_run_id=campaign.current_run_id,
+                current_run__prepared_at__isnull=False,
             )
             .exclude(Exists(pending))
             .update(

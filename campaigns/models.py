@@ -505,7 +505,9 @@ class SendBatchStatus(models.TextChoices):
 class SendBatch(models.Model):
     """A unit of sending work: one multicast request (up to 500 members) or a run of pushes.
 
-    A multicast's retry key is stored here before the call, so a repeat never sends twice.
+    Its retry key is stored before any call: the multicast carries it, and each push of the
+    batch carries a key derived from it and the member (``campaigns.delivery.push_retry_key``),
+    so a repeat never sends twice.
     """
 
     campaign = models.ForeignKey(
@@ -553,6 +555,11 @@ class SendBatch(models.Model):
     def __str__(self):
         return f"{self.campaign_id}#{self.number}"
 
+    @property
+    def deliveries(self) -> models.QuerySet:
+        """The members of this batch: the run's deliveries that carry its number."""
+        return Delivery.objects.filter(run_id=self.run_id, batch_number=self.number)
+
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
@@ -573,13 +580,30 @@ class SkipReason(models.TextChoices):
 
 
 class Delivery(models.Model):
-    """One member's copy of a campaign. A push's retry key is stored here before the call."""
+    """One member's copy of a campaign run, written when the run's recipients are resolved.
+
+    A recipient's row is pending, with its batch's number, until the batch goes out; a target
+    who gets nothing has a skipped row with the reason. Rows are written in bulk by the
+    database itself and updated a batch at a time, so the table is kept cheap to write: few
+    indexes, none on the status, and no foreign key checked by the database per row (each
+    check costs more than the row; the ids come from rows read in the same statement, and
+    Django still deletes a campaign's or a member's deliveries with it).
+    """
 
     campaign = models.ForeignKey(
-        Campaign, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("campaign")
+        Campaign,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("campaign"),
+        db_constraint=False,
     )
     run = models.ForeignKey(
-        CampaignRun, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("run")
+        CampaignRun,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        verbose_name=_("run"),
+        db_index=False,  # (run, member) and (run, batch_number) lead with it
+        db_constraint=False,
     )
     variant = models.ForeignKey(
         CampaignVariant,
@@ -588,26 +612,22 @@ class Delivery(models.Model):
         blank=True,
         related_name="deliveries",
         verbose_name=_("A/B variant"),
+        db_index=False,  # a partial index below: only A/B tests have variants
     )
     member = models.ForeignKey(
         "members.Member",
         on_delete=models.CASCADE,
         related_name="campaign_deliveries",
         verbose_name=_("member"),
+        db_constraint=False,
     )
-    batch = models.ForeignKey(
-        SendBatch,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="deliveries",
-        verbose_name=_("batch"),
+    batch_number = models.PositiveIntegerField(
+        _("batch"), null=True, blank=True, help_text=_("The run's send batch it goes out in.")
     )
     status = models.CharField(
         _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     reason = models.CharField(_("reason"), max_length=16, choices=SkipReason.choices, blank=True)
-    retry_key = models.UUIDField(_("retry key"), default=uuid.uuid4, editable=False)
     request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
     error = models.TextField(_("error"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
@@ -618,7 +638,6 @@ class Delivery(models.Model):
         ordering = ["campaign", "id"]
         constraints = [
             models.UniqueConstraint(fields=["run", "member"], name="delivery_unique_run_member"),
-            models.UniqueConstraint(fields=["retry_key"], name="delivery_unique_retry_key"),
             models.CheckConstraint(
                 condition=models.Q(status__in=DeliveryStatus.values),
                 name="delivery_status_known",
@@ -627,11 +646,18 @@ class Delivery(models.Model):
                 condition=~models.Q(status="skipped") | ~models.Q(reason=""),
                 name="delivery_skipped_has_reason",
             ),
+            models.CheckConstraint(
+                condition=~models.Q(status="pending") | models.Q(batch_number__isnull=False),
+                name="delivery_pending_has_batch",
+            ),
         ]
         indexes = [
-            models.Index(fields=["campaign", "status"], name="delivery_status_idx"),
-            models.Index(fields=["run", "status", "reason"], name="delivery_run_reason_idx"),
-            models.Index(fields=["batch", "status"], name="delivery_batch_status_idx"),
+            models.Index(fields=["run", "batch_number"], name="delivery_batch_idx"),
+            models.Index(
+                fields=["variant"],
+                condition=models.Q(variant__isnull=False),
+                name="delivery_variant_idx",
+            ),
         ]
 
     def __str__(self):

@@ -7,9 +7,10 @@ from .delivery import (
     BatchRetry,
     campaign_finish_if_done,
     campaign_fire,
-    campaign_pending_batches,
     campaign_prepare,
     campaign_send_batch,
+    campaign_send_pending,
+    campaign_senders,
 )
 from .models import AutoReply, Campaign, CampaignStatus
 
@@ -28,24 +29,42 @@ def send_auto_reply(
 
 @shared_task(ignore_result=True, acks_late=True)
 def send_campaign(campaign_id: int) -> None:
-    """Resolve the recipients (once) and queue every pending batch; safe to run again."""
+    """Resolve the recipients (once) and queue the senders of the pending batches; safe to run
+    again (a resumed campaign comes back here)."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return
     campaign_prepare(campaign)
     campaign_finish_if_done(campaign_id)
-    for batch_id in campaign_pending_batches(campaign):
-        send_campaign_batch.delay(campaign_id, batch_id)
+    for _ in range(campaign_senders(campaign)):
+        send_campaign_batches.delay(campaign_id)
+
+
+def _retry_later(task, error: BatchRetry):
+    countdown = min(2 ** min(task.request.retries, 6), 60)
+    return task.retry(exc=error, countdown=countdown)
+
+
+@shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=None)
+def send_campaign_batches(self, campaign_id: int) -> None:
+    """A sender: the campaign's pending batches one after another, then again if time ran
+    out; LINE still unavailable after the client's retries: again, later."""
+    try:
+        outcome = campaign_send_pending(campaign_id=campaign_id)
+    except BatchRetry as error:
+        raise _retry_later(self, error) from error
+    if outcome == "more":
+        send_campaign_batches.delay(campaign_id)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True, max_retries=None)
 def send_campaign_batch(self, campaign_id: int, batch_id: int) -> None:
-    """Send one batch; LINE still unavailable after the client's retries: again, later."""
+    """Send one given batch (a sender takes whichever is next)."""
     try:
         campaign_send_batch(campaign_id=campaign_id, batch_id=batch_id)
     except BatchRetry as error:
-        countdown = min(2 ** min(self.request.retries, 6), 60)
-        raise self.retry(exc=error, countdown=countdown) from error
+        raise _retry_later(self, error) from error
+    campaign_finish_if_done(campaign_id)
 
 
 @shared_task(bind=True, ignore_result=True, acks_late=True)

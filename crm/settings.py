@@ -273,6 +273,9 @@ LINE_PLATFORMS = {
 }
 LINE_DEFAULT_PLATFORM = env.str("LINE_DEFAULT_PLATFORM", default="sandbox")
 LINE_API_TIMEOUT = env.float("LINE_API_TIMEOUT", default=10.0)
+# Senders a campaign's batches are shared out to (tasks on the ``sending`` queue, each sending
+# one batch after another): at least the number of processes consuming that queue.
+CAMPAIGN_SENDERS = env.int("CAMPAIGN_SENDERS", default=8)
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

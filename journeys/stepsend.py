@@ -30,14 +30,11 @@ from campaigns.personalize import personalize_for_member, template_variables
 from campaigns.ratelimit import rate_limit_wait
 from linebot.client import client_for_channel
 from linebot.errors import LineApiError, LineRateLimited, LineServerError, LineTransportError
-from members.conversations import message_readable_text
+from members.conversations import messages_log_sent_each
 from members.models import (
-    Direction,
     FriendStatus,
     Member,
-    Message,
     MessageSource,
-    MessageStatus,
 )
 from members.profiles import member_profile_refresh
 from members.segments import segment_queryset
@@ -408,26 +405,19 @@ def _push(send: StepSend, now: dt.datetime) -> str | None:
 
 
 def _log(rows: list[tuple[StepSend, list[dict]]], now: dt.datetime) -> None:
-    """What each member received, in their conversation log (one insert for the chunk)."""
-    Message.objects.bulk_create(
-        [
-            Message(
-                channel_id=send.enrollment.member.channel_id,
-                member_id=send.enrollment.member_id,
-                direction=Direction.OUTBOUND,
-                message_type=payload.get("type", ""),
-                payload=payload,
-                text=message_readable_text(payload),
-                source=MessageSource.STEP,
-                source_id=send.step_id,
-                status=MessageStatus.SENT,
-                created_at=now,
-            )
-            for send, messages in rows
-            for payload in messages
-        ],
-        batch_size=1000,
-    )
+    """What each member received, in their conversation log (one bulk write per step)."""
+    by_step: dict[tuple[int, int], list[tuple[int, list[dict]]]] = defaultdict(list)
+    for send, messages in rows:
+        member = send.enrollment.member
+        by_step[(member.channel_id, send.step_id)].append((member.pk, messages))
+    for (channel_id, step_id), sent in by_step.items():
+        messages_log_sent_each(
+            channel_id=channel_id,
+            sent=sent,
+            source=MessageSource.STEP,
+            source_id=step_id,
+            created_at=now,
+        )
 
 
 def _defer_retries(sends: list[StepSend], now: dt.datetime) -> None:

@@ -258,5 +258,6 @@ class MessageAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None):
         return False
 
+
 # The segment, audience and rich-menu admin live in modules of their own.
 from . import admin_richmenus, admin_segments, admin_tracking  # noqa: E402, F401

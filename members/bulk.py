@@ -1,16 +1,22 @@
-"""Set-based writes the ORM has no words for: ``INSERT ... ON CONFLICT (target) DO NOTHING``.
+"""Set-based writes the ORM has no words for.
 
-``bulk_create(ignore_conflicts=True)`` can neither name the conflict target (a partial unique
-index needs its predicate) nor say which rows were new; this does both in one statement.
+- ``rows_insert_new``: ``INSERT ... ON CONFLICT (target) DO NOTHING``, saying which rows were
+  new (``bulk_create(ignore_conflicts=True)`` can neither name the conflict target, which a
+  partial unique index needs, nor say which rows it wrote).
+- ``rows_insert_for_each``: ``INSERT ... SELECT`` one row per row of a query, written by the
+  database itself (a campaign logs one message per recipient without any row passing through
+  Python).
+- ``rows_copy``: many rows from Python by ``COPY``, several times faster than ``INSERT``.
 """
 
 import datetime as dt
 import decimal
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from django.db import connection, models
+from django.db.models import QuerySet
 from django.utils import timezone
 
 
@@ -20,6 +26,27 @@ def _json_value(value):
     if isinstance(value, decimal.Decimal | uuid.UUID):
         return str(value)
     raise TypeError(f"{type(value).__name__} cannot be written as JSON")
+
+
+def _fields_and_defaults(model: type[models.Model]) -> tuple[list[models.Field], dict, set]:
+    """Every concrete field but the serial key, the value ``save`` would give each, and the
+    attnames whose default differs per row (``uuid.uuid4``): those are asked for per row."""
+    # ``AutoField`` covers ``BigAutoField`` too.
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    now = timezone.now()
+    defaults, varying = {}, set()
+    for field in fields:
+        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
+            defaults[field.attname] = now
+        else:
+            defaults[field.attname] = field.get_default()
+            if (
+                field.has_default()
+                and callable(field.default)
+                and field.default not in (dict, list)
+            ):
+                varying.add(field.attname)
+    return fields, defaults, varying
 
 
 def rows_insert_new(
@@ -45,15 +72,7 @@ def rows_insert_new(
         return []
     ops = connection.ops
     meta = model._meta
-    # Every concrete field but the serial key (``AutoField`` covers ``BigAutoField`` too).
-    fields = [f for f in meta.concrete_fields if not isinstance(f, models.AutoField)]
-    now = timezone.now()
-    defaults = {}
-    for field in fields:
-        if getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False):
-            defaults[field.attname] = now
-        else:
-            defaults[field.attname] = field.get_default()
+    fields, defaults, varying = _fields_and_defaults(model)
     records = []
     for row in rows:
         unknown = row.keys() - defaults.keys()
@@ -61,7 +80,10 @@ def rows_insert_new(
             raise ValueError(f"{meta.label} has no fields {sorted(unknown)}")
         record = {}
         for field in fields:
-            value = row.get(field.attname, defaults[field.attname])
+            if field.attname in varying and field.attname not in row:
+                value = field.get_default()
+            else:
+                value = row.get(field.attname, defaults[field.attname])
             if not isinstance(field, models.JSONField):
                 value = field.get_db_prep_save(value, connection)
             record[field.column] = value
@@ -118,3 +140,79 @@ def _rows_insert_new_values(model, fields, records, returning) -> list[tuple]:
             cursor.execute(sql, params)
             inserted.extend(cursor.fetchall())
     return inserted
+
+
+def rows_insert_for_each(
+    model: type[models.Model], *, each: QuerySet, column: str, field: str, row: dict
+) -> int:
+    """Insert one row of ``model`` per row of the query ``each``, in one statement the database
+    runs by itself; returns how many rows were written.
+
+    The attname ``column`` takes the value of ``each``'s field ``field`` (``member_id`` from a
+    query of deliveries, say); every other field takes its value from ``row`` (attnames to
+    Python values, the same for every row) or its default, as ``save`` would give it.
+    """
+    ops = connection.ops
+    fields, defaults, varying = _fields_and_defaults(model)
+    unknown = (row.keys() | {column}) - defaults.keys()
+    if unknown:
+        raise ValueError(f"{model._meta.label} has no fields {sorted(unknown)}")
+    if varying - row.keys() - {column}:
+        raise ValueError(f"give {sorted(varying - row.keys())}: their default differs per row")
+    source = each.model._meta.pk if field == "pk" else each.model._meta.get_field(field)
+    sub_sql, sub_params = each.order_by().values_list(field).query.sql_with_params()
+    selected, params = [], []
+    for target in fields:
+        if target.attname == column:
+            selected.append(f"each_row.{ops.quote_name(source.column)}")
+        else:
+            selected.append("%s")
+            params.append(
+                target.get_db_prep_save(
+                    row.get(target.attname, defaults[target.attname]), connection
+                )
+            )
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(selected)} FROM ({sub_sql}) each_row"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*params, *sub_params])
+        return cursor.rowcount
+
+
+def rows_copy(model: type[models.Model], rows: Iterable[dict]) -> int:
+    """Insert ``rows`` (attname -> value; the rest take the fields' defaults) by ``COPY``;
+    answers the count. Values go through each field's ``get_db_prep_save`` as ``save()``
+    would. Other databases (the embedded SQLite default) get ``bulk_create``.
+    """
+    rows = list(rows)
+    if not rows:
+        return 0
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create([model(**row) for row in rows], batch_size=2000)
+        return len(rows)
+    from psycopg.types.json import Jsonb
+
+    fields, defaults, varying = _fields_and_defaults(model)
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(field.column) for field in fields)
+    statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for row in rows:
+            values = [
+                field.get_default()
+                if field.attname in varying and field.attname not in row
+                else row.get(field.attname, defaults[field.attname])
+                for field in fields
+            ]
+            copy.write_row(
+                [
+                    Jsonb(value)
+                    if isinstance(field, models.JSONField)
+                    else field.get_db_prep_save(value, connection)
+                    for field, value in zip(fields, values, strict=True)
+                ]
+            )
+    return len(rows)

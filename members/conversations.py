@@ -1,7 +1,8 @@
 """The conversation log: writing what members sent us and what we send them.
 
 Every outbound message of every feature goes through ``message_send`` (or, for senders with
-their own pipeline, ``messages_record_outbound``), so a member's page shows their whole history.
+their own pipeline, ``messages_record_outbound`` and, in bulk, ``messages_log_sent`` and
+``messages_log_sent_each``), so a member's page shows their whole history.
 """
 
 import datetime as dt
@@ -10,13 +11,14 @@ import uuid
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from linebot.client import client_for_channel
 from linebot.errors import LineApiError, LineBadRequest
 from linebot.validation import validate_messages
 
-from .bulk import rows_insert_new
+from .bulk import rows_copy, rows_insert_for_each, rows_insert_new
 from .models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -139,6 +141,92 @@ def messages_record_outbound(
             )
             for payload in messages
         ]
+    )
+
+
+def _outbound_row(payload: dict, *, channel_id: int, source: str, source_id, created_at) -> dict:
+    return {
+        "channel_id": channel_id,
+        "direction": Direction.OUTBOUND,
+        "message_type": payload.get("type", ""),
+        "payload": payload,
+        "text": message_readable_text(payload),
+        "source": source,
+        "source_id": source_id,
+        "status": MessageStatus.SENT,
+        "created_at": created_at,
+    }
+
+
+def messages_log_sent(
+    *,
+    channel_id: int,
+    members: QuerySet,
+    member_field: str,
+    messages: Sequence[dict],
+    source: str,
+    source_id: int | None,
+    created_at: dt.datetime,
+) -> int:
+    """Log the same messages as sent to every member the query ``members`` yields (its field
+    ``member_field`` is the member id): a multicast's log, written by the database itself,
+    one statement per message object, no row passing through Python. Returns rows written.
+
+    One send's messages share ``created_at``, which is how the frequency cap counts sends.
+    """
+    written = 0
+    for payload in messages:
+        written += rows_insert_for_each(
+            Message,
+            each=members,
+            column="member_id",
+            field=member_field,
+            row=_outbound_row(
+                payload,
+                channel_id=channel_id,
+                source=source,
+                source_id=source_id,
+                created_at=created_at,
+            ),
+        )
+    return written
+
+
+def messages_log_sent_each(
+    *,
+    channel_id: int,
+    sent: Sequence[tuple[int, Sequence[dict]]],
+    source: str,
+    source_id: int | None,
+    created_at: dt.datetime,
+) -> int:
+    """Log what each member was sent, ``sent`` being (member id, their messages) pairs: personal
+    pushes, in one bulk write (``COPY`` on PostgreSQL). Returns rows written."""
+    described: dict[int, list[dict]] = {}
+
+    def rows_of(messages) -> list[dict]:
+        # Members sent the very same list (a step without variables) share its description.
+        key = id(messages)
+        if key not in described:
+            described[key] = [
+                _outbound_row(
+                    payload,
+                    channel_id=channel_id,
+                    source=source,
+                    source_id=source_id,
+                    created_at=created_at,
+                )
+                for payload in messages
+            ]
+        return described[key]
+
+    return rows_copy(
+        Message,
+        (
+            {**row, "member_id": member_id}
+            for member_id, messages in sent
+            for row in rows_of(messages)
+        ),
     )
 
 

@@ -2,6 +2,7 @@
 
 import time
 
+from django.conf import settings
 from django.urls import reverse
 
 from campaigns.delivery import (
@@ -18,12 +19,11 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
     MessageTemplate,
-    SendBatch,
-    SendBatchStatus,
     SkipReason,
 )
 from campaigns.tasks import send_campaign_batch
 from linebot.client import client_for_channel
+from linebot.shared_redis import shared_redis
 from members.models import FriendStatus, Member, Message, MessageSource, Segment
 from tests.conftest import wait_for
 
@@ -202,19 +202,12 @@ def _prepared(line_app, count):
 
 
 def _run_batches(campaign):
-    """Queue every batch on the worker and wait until each has been tried."""
-    batches = list(campaign.batches.all())
-    for batch in batches:
+    """Queue every batch on the worker and wait until the worker has taken and finished each
+    task (the broker holds none of them, neither queued nor unacknowledged)."""
+    broker = shared_redis(settings.CELERY_BROKER_URL)
+    for batch in campaign.batches.all():
         send_campaign_batch.delay(campaign.pk, batch.pk)
-    assert wait_for(
-        lambda: (
-            all(b.attempts for b in SendBatch.objects.filter(campaign=campaign))
-            or all(
-                b.status == SendBatchStatus.DONE
-                for b in SendBatch.objects.filter(campaign=campaign)
-            )
-        )
-    )
+    assert wait_for(lambda: broker.llen("sending") == 0 and broker.hlen("unacked") == 0)
 
 
 def test_a_paused_campaign_sends_nothing_until_resumed(line_app):
