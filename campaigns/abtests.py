@@ -72,7 +72,7 @@ def ab_results(campaign: Campaign) -> list[VariantResult]:
     Clicks are those on the campaign's tracked links by members the variant was sent to.
     """
     rows = []
-    deliveries = Delivery.objects.filter(campaign=campaign)
+    deliveries = Delivery.objects.filter(run__campaign=campaign)  # through the runs' index
     clicks = LinkClick.objects.filter(source=MessageSource.CAMPAIGN, source_id=campaign.pk)
     for variant in campaign.variants.order_by("name", "pk"):
         mine = deliveries.filter(variant=variant)

@@ -411,9 +411,13 @@ class _Sending:
         )
 
 
-def _batch_claim(campaign_id: int, batch_id: int | None) -> SendBatch | None:
-    """Lock a pending batch of a campaign that is sending (this one, or the next by number);
-    None if there is none this worker may take (held by another worker, done, or stopped)."""
+def _batch_claim(
+    campaign_id: int, batch_id: int | None, *, after: tuple[int, int] | None = None
+) -> SendBatch | None:
+    """Lock a pending batch of a campaign that is sending (this one, or the current run's next
+    by number, past ``after`` if given); None if there is none this worker may take (held by
+    another worker, done, or the campaign stopped). Only the current run has pending batches:
+    a run starts when the last one is over, and cancelling closes every batch."""
     batches = SendBatch.objects.select_for_update(skip_locked=True, of=("self",)).filter(
         campaign_id=campaign_id,
         status=SendBatchStatus.PENDING,
@@ -421,28 +425,45 @@ def _batch_claim(campaign_id: int, batch_id: int | None) -> SendBatch | None:
     )
     if batch_id is not None:
         batches = batches.filter(pk=batch_id)
-    return batches.select_related("variant__template").order_by("run_id", "number").first()
+    else:
+        batches = batches.filter(run_id=F("campaign__current_run_id"))
+    if after is not None:
+        # Done batches stay in the pending index until vacuumed; starting past the last one
+        # taken keeps each claim from stepping over all of them.
+        run_id, number = after
+        batches = batches.filter(run_id=run_id, number__gt=number)
+    return batches.select_related("variant__template").order_by("number").first()
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """What ``campaign_send_batch`` did: ``done``, ``stopped`` (paused or cancelled mid-batch:
+    rows stay pending) or ``none`` (no batch to take), and the batch's (run id, number)."""
+
+    outcome: str
+    position: tuple[int, int] | None = None
 
 
 def campaign_send_batch(
-    *, campaign_id: int, batch_id: int | None = None, sending: _Sending | None = None
-) -> str:
-    """Send one pending batch (``batch_id``, or the campaign's next one), in one transaction
-    that holds the batch's row lock.
-
-    Answers ``done``, ``stopped`` (paused or cancelled mid-batch: rows stay pending), or
-    ``none`` (no batch to take: all sent or held by other workers, or the campaign is not
-    sending). Raises ``BatchRetry`` when LINE stayed unavailable.
-    """
+    *,
+    campaign_id: int,
+    batch_id: int | None = None,
+    after: tuple[int, int] | None = None,
+    sending: _Sending | None = None,
+) -> BatchOutcome:
+    """Send one pending batch (``batch_id``, or the campaign's next one after ``after``), in one
+    transaction that holds the batch's row lock. Raises ``BatchRetry`` when LINE stayed
+    unavailable (what went out so far is committed; the repeat sends the rest with the same
+    keys)."""
     sending = sending or _Sending.load(campaign_id)
     if sending is None:
-        return "none"
+        return BatchOutcome("none")
     campaign = sending.campaign
     retry: BatchRetry | None = None
     with transaction.atomic():
-        batch = _batch_claim(campaign_id, batch_id)
+        batch = _batch_claim(campaign_id, batch_id, after=after)
         if batch is None:
-            return "none"
+            return BatchOutcome("none")
         _commit_without_waiting_for_disk()
         try:
             if sending.personalized:
@@ -452,7 +473,6 @@ def campaign_send_batch(
             else:
                 finished = _send_multicast(campaign, batch)
         except BatchRetry as error:
-            # Committed with what went out so far; the repeat sends the rest with the same keys.
             retry = error
             finished = False
         changes = {"attempts": F("attempts") + 1}
@@ -463,7 +483,7 @@ def campaign_send_batch(
         SendBatch.objects.filter(pk=batch.pk).update(**changes)
     if retry is not None:
         raise retry
-    return "done" if finished else "stopped"
+    return BatchOutcome("done" if finished else "stopped", (batch.run_id, batch.number))
 
 
 # A sender works this long before it queues itself again: campaigns, webhooks and steps that
@@ -479,13 +499,18 @@ def campaign_send_pending(*, campaign_id: int, seconds: float = SENDER_SECONDS) 
     """
     sending = _Sending.load(campaign_id)
     deadline = time.monotonic() + seconds
+    after = None
     while time.monotonic() < deadline:
-        outcome = campaign_send_batch(campaign_id=campaign_id, sending=sending)
-        if outcome == "stopped":
-            return outcome
-        if outcome == "none":
+        sent = campaign_send_batch(campaign_id=campaign_id, after=after, sending=sending)
+        if sent.outcome == "stopped":
+            return sent.outcome
+        if sent.outcome == "none":
+            if after is not None:
+                after = None  # one more look from the start: a batch another sender left
+                continue
             campaign_finish_if_done(campaign_id)
             return "done"
+        after = sent.position
     return "more"
 
 
@@ -539,9 +564,10 @@ def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
         SendBatch.objects.filter(pk=batch.pk).update(error=text, request_id=_rid(error))
         _count(batch.run_id, failed=failed)
         return True
-    request_id = result.effective_request_id or ""
-    sent = pending.update(status=DeliveryStatus.SENT, sent_at=now, request_id=request_id)
-    SendBatch.objects.filter(pk=batch.pk).update(request_id=request_id)
+    # LINE's request id goes on the batch: the same for all its rows, which grow no longer
+    # and so are rewritten in place (see the Delivery table's fillfactor).
+    sent = pending.update(status=DeliveryStatus.SENT, sent_at=now)
+    SendBatch.objects.filter(pk=batch.pk).update(request_id=result.effective_request_id or "")
     _log_sent(campaign, batch, messages, now)
     _count(batch.run_id, sent=sent)
     return True
@@ -579,7 +605,7 @@ def _send_narrowcast(campaign: Campaign, batch: SendBatch) -> bool:
         _count(batch.run_id, failed=failed)
         return True
     now = timezone.now()
-    sent = deliveries.update(status=DeliveryStatus.SENT, sent_at=now, request_id=batch.request_id)
+    sent = deliveries.update(status=DeliveryStatus.SENT, sent_at=now)  # request id: the batch's
     _log_sent(campaign, batch, messages, now)
     _count(batch.run_id, sent=sent)
     return True
@@ -722,7 +748,7 @@ def campaign_finish_if_done(campaign_id: int) -> bool:
     if campaign is None or campaign.current_run_id is None:
         return False
     pending = SendBatch.objects.filter(
-        run_id=campaign.current_run_id, status=SendBatchStatus.PENDING
+        campaign_id=campaign_id, run_id=campaign.current_run_id, status=SendBatchStatus.PENDING
     )
     now = timezone.now()
     with transaction.atomic():
@@ -967,17 +993,18 @@ def campaign_cancel(campaign: Campaign) -> bool:
         Campaign.objects.filter(pk=campaign.pk).update(
             status=CampaignStatus.CANCELLED, finished_at=now
         )
-        for run_id, skipped in (
-            Delivery.objects.filter(campaign_id=campaign.pk, status=DeliveryStatus.PENDING)
-            .values_list("run_id")
-            .annotate(count=Count("pk"))
-        ):
-            _count(run_id, skipped=skipped)
-            CampaignRun.objects.filter(pk=run_id).update(finished_at=now)
-        Delivery.objects.filter(campaign_id=campaign.pk, status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.SKIPPED, reason=SkipReason.CANCELLED
+        # Only the current run can have anything pending (the next run waits for it).
+        if row.current_run_id is not None:
+            pending = Delivery.objects.filter(
+                run_id=row.current_run_id, status=DeliveryStatus.PENDING
+            )
+            skipped = pending.update(status=DeliveryStatus.SKIPPED, reason=SkipReason.CANCELLED)
+            if skipped:
+                _count(row.current_run_id, skipped=skipped)
+                CampaignRun.objects.filter(pk=row.current_run_id).update(finished_at=now)
+        SendBatch.objects.filter(campaign_id=campaign.pk, status=SendBatchStatus.PENDING).update(
+            status=SendBatchStatus.DONE
         )
-        SendBatch.objects.filter(campaign_id=campaign.pk).update(status=SendBatchStatus.DONE)
     return True
 
 

@@ -550,7 +550,15 @@ class SendBatch(models.Model):
                 name="sendbatch_status_known",
             ),
         ]
-        indexes = [models.Index(fields=["campaign", "status"], name="sendbatch_status_idx")]
+        indexes = [
+            # The queue senders take from, in order: only pending batches are in it, so it
+            # stays small however many batches a send has done.
+            models.Index(
+                fields=["campaign", "run", "number"],
+                condition=models.Q(status=SendBatchStatus.PENDING),
+                name="sendbatch_pending_idx",
+            )
+        ]
 
     def __str__(self):
         return f"{self.campaign_id}#{self.number}"
@@ -592,10 +600,12 @@ class Delivery(models.Model):
 
     campaign = models.ForeignKey(
         Campaign,
-        on_delete=models.CASCADE,
+        # Deleted with their run (each run is its campaign's); no index of its own to keep.
+        on_delete=models.DO_NOTHING,
         related_name="deliveries",
         verbose_name=_("campaign"),
         db_constraint=False,
+        db_index=False,
     )
     run = models.ForeignKey(
         CampaignRun,
@@ -628,7 +638,12 @@ class Delivery(models.Model):
         _("status"), max_length=16, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING
     )
     reason = models.CharField(_("reason"), max_length=16, choices=SkipReason.choices, blank=True)
-    request_id = models.CharField(_("LINE request ID"), max_length=64, blank=True)
+    request_id = models.CharField(
+        _("LINE request ID"),
+        max_length=64,
+        blank=True,
+        help_text=_("A push's own; a multicast's is its batch's."),
+    )
     error = models.TextField(_("error"), blank=True)
     sent_at = models.DateTimeField(_("sent"), null=True, blank=True)
 

@@ -152,7 +152,11 @@ def handle_messages(events: list[WebhookEvent]) -> None:
 def handle_unsend(event: WebhookEvent) -> None:
     """LINE asks that an unsent message be hidden: drop its text, payload and content."""
     message_id = (event.payload.get("unsend") or {}).get("messageId")
-    messages = Message.objects.filter(channel=event.channel, line_message_id=message_id or "-")
+    if not message_id:
+        return
+    messages = Message.objects.filter(channel=event.channel, line_message_id=message_id).exclude(
+        line_message_id=""  # the partial index's condition, so the index is used
+    )
     for message in messages.select_for_update():
         if message.content:
             # The file goes once the change is committed: a rolled-back batch keeps it.

@@ -1,5 +1,6 @@
 """The conversation log is written once per recipient of a campaign: no index per foreign key
-(the other indexes lead with channel and member) and no foreign key checked per row."""
+(the other indexes lead with channel and member), no foreign key checked per row, and the
+LINE message id indexed only where LINE gave one."""
 
 import django.db.models.deletion
 from django.conf import settings
@@ -33,5 +34,13 @@ class Migration(migrations.Migration):
         migrations.AddIndex(
             model_name='message',
             index=models.Index(condition=models.Q(('sent_by__isnull', False)), fields=['sent_by'], name='message_sent_by_idx'),
+        ),
+        migrations.RemoveIndex(
+            model_name='message',
+            name='message_line_id_idx',
+        ),
+        migrations.AddIndex(
+            model_name='message',
+            index=models.Index(condition=models.Q(('line_message_id', ''), _negated=True), fields=['channel', 'line_message_id'], name='message_line_id_idx'),
         ),
     ]

@@ -380,7 +380,12 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["member", "created_at"], name="message_member_time_idx"),
-            models.Index(fields=["channel", "line_message_id"], name="message_line_id_idx"),
+            # Only messages LINE gave an id (what members sent us, what we pushed one by one).
+            models.Index(
+                fields=["channel", "line_message_id"],
+                condition=~models.Q(line_message_id=""),
+                name="message_line_id_idx",
+            ),
             models.Index(
                 fields=["sent_by"],
                 condition=models.Q(sent_by__isnull=False),

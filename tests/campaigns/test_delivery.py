@@ -1,5 +1,6 @@
 """Campaign sends through a real worker and the sandbox over HTTP: once each, under faults."""
 
+import json
 import time
 
 from django.conf import settings
@@ -205,9 +206,12 @@ def _run_batches(campaign):
     """Queue every batch on the worker and wait until the worker has taken and finished each
     task (the broker holds none of them, neither queued nor unacknowledged)."""
     broker = shared_redis(settings.CELERY_BROKER_URL)
-    for batch in campaign.batches.all():
-        send_campaign_batch.delay(campaign.pk, batch.pk)
-    assert wait_for(lambda: broker.llen("sending") == 0 and broker.hlen("unacked") == 0)
+    ids = {send_campaign_batch.delay(campaign.pk, batch.pk).id for batch in campaign.batches.all()}
+
+    def held() -> set[str]:
+        return {json.loads(raw)[0]["headers"]["id"] for raw in broker.hvals("unacked")} & ids
+
+    assert wait_for(lambda: broker.llen("sending") == 0 and not held())
 
 
 def test_a_paused_campaign_sends_nothing_until_resumed(line_app):
