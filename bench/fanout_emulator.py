@@ -3,7 +3,12 @@
 ``python bench/fanout_emulator.py --port N --channel-id ID --access-token T --friends 1000000``
 registers the channel and makes ``--friends`` users friends of it (user ids ``U`` + the number
 in 32 hex digits, as ``fanout.py`` writes its members) without a million control-API calls,
-then serves on 127.0.0.1 like ``python -m linebot.sandbox``.
+then serves on 127.0.0.1.
+
+It is served by gunicorn (one process, so one in-memory state; threads), which keeps HTTP
+connections alive between requests as LINE does: Werkzeug's development server, which
+``python -m linebot.sandbox`` uses, closes every connection after one answer, and a push per
+member would then cost each side a TCP connection (and the server a thread) per message.
 """
 
 import argparse
@@ -12,22 +17,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from werkzeug.serving import run_simple
+from gunicorn.app.base import BaseApplication
 
 from linebot.sandbox import create_app
-from linebot.sandbox.serving import RedactingRequestHandler
 from linebot.sandbox.setup import channel_apply
 from linebot.sandbox.state import SimUser
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--channel-id", required=True)
-    parser.add_argument("--access-token", required=True)
-    parser.add_argument("--friends", type=int, required=True)
-    parser.add_argument("--rate-limits", choices=("line", "off"), default="off")
-    args = parser.parse_args()
+def sandbox_with_friends(args):
     app = create_app(seed=1, rate_limits=args.rate_limits == "line")
     channel = channel_apply(
         app.sandbox,
@@ -40,7 +37,41 @@ def main() -> None:
             user_id=user_id, display_name=f"Friend {number}", is_friend=True, followed_at=1
         )
     print(f"ready: {args.friends} friends", flush=True)
-    run_simple("127.0.0.1", args.port, app, threaded=True, request_handler=RedactingRequestHandler)
+    return app
+
+
+class Server(BaseApplication):
+    def __init__(self, args):
+        self.args = args
+        super().__init__()
+
+    def load_config(self):
+        settings = {
+            "bind": f"127.0.0.1:{self.args.port}",
+            "workers": 1,  # one process: the sandbox's state lives in its memory
+            "worker_class": "gthread",
+            "threads": self.args.threads,
+            "keepalive": 75,
+            "backlog": 2048,
+            "accesslog": None,
+            "loglevel": "warning",
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return sandbox_with_friends(self.args)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--channel-id", required=True)
+    parser.add_argument("--access-token", required=True)
+    parser.add_argument("--friends", type=int, required=True)
+    parser.add_argument("--rate-limits", choices=("line", "off"), default="off")
+    parser.add_argument("--threads", type=int, default=16)
+    Server(parser.parse_args()).run()
 
 
 if __name__ == "__main__":

@@ -8,12 +8,13 @@ repeat carries the same keys, so LINE answers 409 ("already accepted") instead o
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
+import os
+import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -36,8 +37,7 @@ from django.utils import timezone
 from linebot.client import client_for_channel
 from linebot.endpoints import MAX_MULTICAST_RECIPIENTS
 from linebot.errors import LineApiError, LineRateLimited, LineServerError, LineTransportError
-from linebot.types import SendResult
-from members.bulk import rows_copy
+from members.bulk import rows_copy, rows_update
 from members.conversations import messages_log_sent, messages_log_sent_each
 from members.models import FriendStatus, Member, MessageSource
 from members.segments import segment_compile
@@ -62,7 +62,7 @@ from .ratelimit import rate_limit_wait
 
 logger = logging.getLogger(__name__)
 
-# Members per push batch: one task's worth of work, small enough to pause promptly.
+# Members per push batch: written together, and small enough to pause promptly.
 PUSH_BATCH_SIZE = 100
 # Pushes in flight at once per worker: LINE answers in tens of milliseconds, and the shared
 # rate limiter, not this number, keeps the channel inside LINE's limit.
@@ -145,18 +145,6 @@ def campaign_uses_narrowcast(campaign: Campaign) -> bool:
         and not campaign_is_personalized(campaign)
         and not campaign.variants.exists()
     )
-
-
-def _batch_messages(campaign: Campaign, batch: SendBatch) -> list:
-    if batch.variant_id is not None:
-        return batch.variant.template.messages
-    return campaign.template.messages
-
-
-def _chunks(values: Iterable, size: int) -> Iterator[list]:
-    iterator = iter(values)
-    while chunk := list(itertools.islice(iterator, size)):
-        yield chunk
 
 
 def push_retry_key(batch_key: uuid.UUID, member_id: int) -> uuid.UUID:
@@ -371,11 +359,6 @@ def _is_transient(error: LineApiError) -> bool:
     return isinstance(error, LineServerError | LineTransportError)
 
 
-def _campaign_is_sending(campaign_id: int) -> bool:
-    status = Campaign.objects.filter(pk=campaign_id).values_list("status", flat=True).first()
-    return status == CampaignStatus.SENDING
-
-
 def _commit_without_waiting_for_disk() -> None:
     """Let this transaction's COMMIT return before PostgreSQL flushes it to disk.
 
@@ -391,11 +374,12 @@ def _commit_without_waiting_for_disk() -> None:
 @dataclass
 class _Sending:
     """What a sender reads once for all the batches it sends: the campaign, its channel and
-    messages, and how it goes out."""
+    messages (each A/B variant's too), and how it goes out."""
 
     campaign: Campaign
     personalized: bool
     narrowcast: bool
+    variant_messages: dict[int, list]
 
     @classmethod
     def load(cls, campaign_id: int) -> _Sending | None:
@@ -408,7 +392,13 @@ class _Sending:
             campaign=campaign,
             personalized=campaign_is_personalized(campaign),
             narrowcast=campaign_uses_narrowcast(campaign),
+            variant_messages=variant_templates(campaign),
         )
+
+    def messages(self, batch: SendBatch) -> list:
+        if batch.variant_id is not None:
+            return self.variant_messages[batch.variant_id]
+        return self.campaign.template.messages
 
 
 def _batch_claim(
@@ -432,7 +422,7 @@ def _batch_claim(
         # taken keeps each claim from stepping over all of them.
         run_id, number = after
         batches = batches.filter(run_id=run_id, number__gt=number)
-    return batches.select_related("variant__template").order_by("number").first()
+    return batches.order_by("number").first()
 
 
 @dataclass(frozen=True)
@@ -465,17 +455,18 @@ def campaign_send_batch(
         if batch is None:
             return BatchOutcome("none")
         _commit_without_waiting_for_disk()
+        messages = sending.messages(batch)
         try:
             if sending.personalized:
-                finished = _send_pushes(campaign, batch)
+                finished = _send_pushes(campaign, batch, messages)
             elif sending.narrowcast:
-                finished = _send_narrowcast(campaign, batch)
+                finished = _send_narrowcast(campaign, batch, messages)
             else:
-                finished = _send_multicast(campaign, batch)
+                finished = _send_multicast(campaign, batch, messages)
         except BatchRetry as error:
             retry = error
             finished = False
-        changes = {"attempts": F("attempts") + 1}
+        changes = {"attempts": F("attempts") + 1, "request_id": batch.request_id}
         if retry is not None:
             changes["error"] = str(retry)
         if finished:
@@ -543,14 +534,14 @@ def error_text(error: LineApiError) -> str:
     return text
 
 
-def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
+def _send_multicast(campaign: Campaign, batch: SendBatch, messages: list) -> bool:
     """One multicast of the batch's pending members; their rows and log written by the
-    database (the worker only reads the batch's user ids)."""
+    database (the worker only reads the batch's user ids). LINE's request id is left on
+    ``batch`` for the caller to store."""
     pending = batch.deliveries.filter(status=DeliveryStatus.PENDING)
     user_ids = list(pending.order_by().values_list("member__line_user_id", flat=True))
     if not user_ids:
         return True
-    messages = _batch_messages(campaign, batch)
     client = client_for_channel(campaign.channel)
     rate_limit_wait(channel_id=campaign.channel.channel_id, endpoint="multicast")
     now = timezone.now()
@@ -561,13 +552,14 @@ def _send_multicast(campaign: Campaign, batch: SendBatch) -> bool:
             raise BatchRetry(str(error)) from error
         text = error_text(error)
         failed = pending.update(status=DeliveryStatus.FAILED, error=text, request_id=_rid(error))
-        SendBatch.objects.filter(pk=batch.pk).update(error=text, request_id=_rid(error))
+        SendBatch.objects.filter(pk=batch.pk).update(error=text)
+        batch.request_id = _rid(error)
         _count(batch.run_id, failed=failed)
         return True
     # LINE's request id goes on the batch: the same for all its rows, which grow no longer
     # and so are rewritten in place (see the Delivery table's fillfactor).
     sent = pending.update(status=DeliveryStatus.SENT, sent_at=now)
-    SendBatch.objects.filter(pk=batch.pk).update(request_id=result.effective_request_id or "")
+    batch.request_id = result.effective_request_id or ""
     _log_sent(campaign, batch, messages, now)
     _count(batch.run_id, sent=sent)
     return True
@@ -586,9 +578,8 @@ def _log_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> None
     )
 
 
-def _send_narrowcast(campaign: Campaign, batch: SendBatch) -> bool:
+def _send_narrowcast(campaign: Campaign, batch: SendBatch, messages: list) -> bool:
     deliveries = batch.deliveries.filter(status=DeliveryStatus.PENDING)
-    messages = _batch_messages(campaign, batch)
     try:
         failure = narrowcast_send_batch(campaign, batch, messages)
     except NarrowcastWaiting as waiting:
@@ -615,116 +606,96 @@ def _rid(error: LineApiError) -> str:
     return getattr(error, "request_id", None) or ""
 
 
-def _push(client, *, channel_id: str, to: str, messages, retry_key) -> SendResult:
-    """One push, in a pool thread: the rate limiter and the HTTP call, no database."""
-    rate_limit_wait(channel_id=channel_id, endpoint="push")
-    return client.push(to=to, messages=messages, retry_key=retry_key)
+_push_pools: dict[int, ThreadPoolExecutor] = {}
+_push_pools_lock = threading.Lock()
 
 
-def _deliveries_update(outcomes: dict[str, list[tuple[int, str, str]]], now) -> None:
-    """Write the pushes' outcomes: one UPDATE per status, each row's request id and error
-    joined from a VALUES list (one statement per chunk instead of one per member)."""
-    for status, rows in outcomes.items():
-        if not rows:
-            continue
-        Delivery.objects.bulk_update(
-            [
-                Delivery(
-                    pk=pk,
-                    status=status,
-                    request_id=request_id,
-                    error=error,
-                    sent_at=now if status == DeliveryStatus.SENT else None,
-                )
-                for pk, request_id, error in rows
-            ],
-            ["status", "request_id", "error", "sent_at"],
-        )
+def _push_pool() -> ThreadPoolExecutor:
+    """The process's threads for pushes, kept across batches (one set per forked process)."""
+    pid = os.getpid()
+    with _push_pools_lock:
+        pool = _push_pools.get(pid)
+        if pool is None:
+            pool = _push_pools[pid] = ThreadPoolExecutor(
+                max_workers=PUSH_CONCURRENCY, thread_name_prefix="line-push"
+            )
+        return pool
 
 
-def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
-    """Push to each pending member of the batch; False if the campaign stopped meanwhile.
-
-    Pushes go out PUSH_CONCURRENCY at a time (each waits for the shared rate limiter), so a
-    worker is not idle while LINE answers. Outcomes are written per chunk; a crash before that
-    repeats the chunk with the same stored retry keys, which LINE answers with 409.
+def _send_pushes(campaign: Campaign, batch: SendBatch, template: list) -> bool:
+    """Push to each pending member of the batch, PUSH_CONCURRENCY at a time (LINE answers in
+    tens of milliseconds; the shared rate limiter, not the threads, keeps the channel inside
+    LINE's limit). The outcomes are written together, with the batch; a crash before that
+    repeats the batch with the same retry keys, which LINE answers with 409. A pause or
+    cancel is noticed between batches (PUSH_BATCH_SIZE members at most).
     """
     client = client_for_channel(campaign.channel)
-    channel_id = campaign.channel.channel_id
-    template = _batch_messages(campaign, batch)
     pending = (
         batch.deliveries.filter(status=DeliveryStatus.PENDING)
         .select_related("member")
         .order_by("pk")
     )
+    invalid: list[dict] = []
+    prepared: list[tuple[Delivery, list]] = []
+    for delivery in pending:
+        member = delivery.member
+        messages, problems = personalize_for_member(template, member=member)
+        if problems:
+            error = "; ".join(f"{p.path}: {p.message}" for p in problems)
+            invalid.append({"pk": delivery.pk, "error": error})
+            continue
+        if campaign.track_clicks:
+            messages = track_links(
+                messages, source=MessageSource.CAMPAIGN, source_id=campaign.pk, member=member
+            )
+        prepared.append((delivery, messages))
+    if prepared:
+        # The batch's tokens at once: one round trip to the limiter, not one per push.
+        rate_limit_wait(
+            channel_id=campaign.channel.channel_id, endpoint="push", count=len(prepared)
+        )
+    pool = _push_pool()
+    futures = [
+        (
+            delivery,
+            messages,
+            pool.submit(
+                client.push,
+                to=delivery.member.line_user_id,
+                messages=messages,
+                retry_key=push_retry_key(batch.retry_key, delivery.member_id),
+            ),
+        )
+        for delivery, messages in prepared
+    ]
+    sent: list[dict] = []
+    failed: list[dict] = []
     sent_rows: list[tuple[int, Sequence[dict]]] = []
-    sent = failed = skipped = 0
-    finished = True
     retry: BatchRetry | None = None
+    for delivery, messages, future in futures:
+        try:
+            result = future.result()
+        except LineApiError as error:
+            if _is_transient(error):
+                # The others are still recorded; the repeat sends this one with the same key.
+                retry = retry or BatchRetry(str(error))
+            else:
+                failed.append(
+                    {"pk": delivery.pk, "request_id": _rid(error), "error": error_text(error)}
+                )
+            continue
+        sent.append({"pk": delivery.pk, "request_id": result.effective_request_id or ""})
+        sent_rows.append((delivery.member_id, messages))
     now = timezone.now()
-    with ThreadPoolExecutor(max_workers=PUSH_CONCURRENCY) as pool:
-        for chunk in _chunks(pending.iterator(chunk_size=PUSH_BATCH_SIZE), PUSH_CONCURRENCY * 2):
-            # Pause and cancel are noticed between chunks: a few dozen pushes at most.
-            if not _campaign_is_sending(campaign.pk):
-                finished = False
-                break
-            outcomes: dict[str, list[tuple[int, str, str]]] = {
-                DeliveryStatus.SENT: [],
-                DeliveryStatus.FAILED: [],
-            }
-            invalid: list[Delivery] = []
-            futures = []
-            for delivery in chunk:
-                member = delivery.member
-                messages, problems = personalize_for_member(template, member=member)
-                if problems:
-                    delivery.error = "; ".join(f"{p.path}: {p.message}" for p in problems)
-                    invalid.append(delivery)
-                    continue
-                if campaign.track_clicks:
-                    messages = track_links(
-                        messages,
-                        source=MessageSource.CAMPAIGN,
-                        source_id=campaign.pk,
-                        member=member,
-                    )
-                future = pool.submit(
-                    _push,
-                    client,
-                    channel_id=channel_id,
-                    to=member.line_user_id,
-                    messages=messages,
-                    retry_key=push_retry_key(batch.retry_key, member.pk),
-                )
-                futures.append((delivery, messages, future))
-            for delivery, messages, future in futures:
-                try:
-                    result = future.result()
-                except LineApiError as error:
-                    if _is_transient(error):
-                        # The rest of the chunk is still recorded; the repeat sends the others.
-                        retry = retry or BatchRetry(str(error))
-                        continue
-                    outcomes[DeliveryStatus.FAILED].append(
-                        (delivery.pk, _rid(error), error_text(error))
-                    )
-                    continue
-                outcomes[DeliveryStatus.SENT].append(
-                    (delivery.pk, result.effective_request_id or "", "")
-                )
-                sent_rows.append((delivery.member_id, messages))
-            now = timezone.now()
-            _deliveries_update(outcomes, now)
-            if invalid:
-                for delivery in invalid:
-                    delivery.status = DeliveryStatus.SKIPPED
-                    delivery.reason = SkipReason.INVALID
-                Delivery.objects.bulk_update(invalid, ["status", "reason", "error"])
-            sent += len(outcomes[DeliveryStatus.SENT])
-            failed += len(outcomes[DeliveryStatus.FAILED])
-            skipped += len(invalid)
-            if retry is not None:
-                break
+    for row in sent:
+        row.update(status=DeliveryStatus.SENT, sent_at=now)
+    for row in failed:
+        row.update(status=DeliveryStatus.FAILED, sent_at=None)
+    for row in invalid:
+        row.update(status=DeliveryStatus.SKIPPED, reason=SkipReason.INVALID)
+    rows_update(Delivery, sent, ["status", "sent_at", "request_id"])
+    rows_update(Delivery, failed, ["status", "sent_at", "request_id", "error"])
+    rows_update(Delivery, invalid, ["status", "reason", "error"])
     messages_log_sent_each(
         channel_id=campaign.channel_id,
         sent=sent_rows,
@@ -732,10 +703,10 @@ def _send_pushes(campaign: Campaign, batch: SendBatch) -> bool:
         source_id=campaign.pk,
         created_at=now,
     )
-    _count(batch.run_id, sent=sent, failed=failed, skipped=skipped)
+    _count(batch.run_id, sent=len(sent), failed=len(failed), skipped=len(invalid))
     if retry is not None:
         raise retry
-    return finished
+    return True
 
 
 def campaign_finish_if_done(campaign_id: int) -> bool:

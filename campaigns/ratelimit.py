@@ -19,21 +19,25 @@ from linebot.shared_redis import shared_redis
 # LINE's published limits, in requests per second (see LINE-LIMITS.md).
 RATES = {"push": 2000.0, "multicast": 200.0}
 
-# KEYS[1]: the bucket. ARGV: rate (tokens/s), capacity, now (s). Answers the seconds to wait:
-# 0 when a token was taken, else how long until one is there (nothing is taken then).
+# KEYS[1]: the bucket. ARGV: rate (tokens/s), capacity, count (tokens wanted). Answers the
+# seconds to wait: 0 when the tokens were taken, else how long until they are there (nothing is
+# taken then). Redis's own clock, read inside the script: one round trip, and machines with
+# drifting clocks share one notion of "now".
 _TAKE = """
 local rate = tonumber(ARGV[1])
 local capacity = tonumber(ARGV[2])
-local now = tonumber(ARGV[3])
+local count = tonumber(ARGV[3])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local state = redis.call('HMGET', KEYS[1], 'tokens', 'at')
 local tokens = tonumber(state[1]) or capacity
 local at = tonumber(state[2]) or now
 tokens = math.min(capacity, tokens + math.max(0, now - at) * rate)
 local wait = 0
-if tokens >= 1 then
-  tokens = tokens - 1
+if tokens >= count then
+  tokens = tokens - count
 else
-  wait = (1 - tokens) / rate
+  wait = (count - tokens) / rate
 end
 redis.call('HSET', KEYS[1], 'tokens', tokens, 'at', now)
 redis.call('EXPIRE', KEYS[1], math.ceil(capacity / rate) + 1)
@@ -54,16 +58,16 @@ class LocalLimiter:
         self._buckets: dict[str, _Bucket] = {}
         self._lock = threading.Lock()
 
-    def take(self, key: str, *, rate: float, capacity: float) -> float:
+    def take(self, key: str, *, rate: float, capacity: float, count: int = 1) -> float:
         now = time.monotonic()
         with self._lock:
             bucket = self._buckets.setdefault(key, _Bucket(tokens=capacity, at=now))
             bucket.tokens = min(capacity, bucket.tokens + (now - bucket.at) * rate)
             bucket.at = now
-            if bucket.tokens >= 1:
-                bucket.tokens -= 1
+            if bucket.tokens >= count:
+                bucket.tokens -= count
                 return 0.0
-            return (1 - bucket.tokens) / rate
+            return (count - bucket.tokens) / rate
 
 
 class RedisLimiter:
@@ -73,10 +77,8 @@ class RedisLimiter:
         self._redis = shared_redis(url)
         self._script = self._redis.register_script(_TAKE)
 
-    def take(self, key: str, *, rate: float, capacity: float) -> float:
-        # Redis's own clock, so machines with drifting clocks share one notion of "now".
-        seconds, micros = self._redis.time()
-        return float(self._script(keys=[key], args=[rate, capacity, seconds + micros / 1e6]))
+    def take(self, key: str, *, rate: float, capacity: float, count: int = 1) -> float:
+        return float(self._script(keys=[key], args=[rate, capacity, count]))
 
 
 _limiter: LocalLimiter | RedisLimiter | None = None
@@ -93,13 +95,17 @@ def limiter() -> LocalLimiter | RedisLimiter:
         return _limiter
 
 
-def rate_limit_wait(*, channel_id: str, endpoint: str, rate: float | None = None) -> None:
-    """Block until the channel may call ``endpoint`` once more within LINE's rate limit."""
+def rate_limit_wait(
+    *, channel_id: str, endpoint: str, rate: float | None = None, count: int = 1
+) -> None:
+    """Block until the channel may call ``endpoint`` ``count`` more times within LINE's rate
+    limit (a sender of many pushes takes the tokens for a chunk of them at once)."""
     per_second = rate or RATES[endpoint]
     # A capacity of one second's worth allows LINE's burst and no more.
+    capacity = max(per_second, count)
     key = f"line-rate:{channel_id}:{endpoint}"
     while True:
-        wait = limiter().take(key, rate=per_second, capacity=per_second)
+        wait = limiter().take(key, rate=per_second, capacity=capacity, count=count)
         if wait <= 0:
             return
         time.sleep(wait)
