@@ -11,6 +11,7 @@ database rows written/s and each process's peak memory. Loopback only; bounded i
 
 import argparse
 import contextlib
+import json
 import os
 import resource
 import secrets
@@ -18,6 +19,7 @@ import signal
 import sys
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -27,9 +29,12 @@ from bench.harness import (
     PYTHON,
     BenchError,
     Processes,
+    child_pids,
     database_recreate,
     free_port,
     http_ok,
+    postgres_cpu_seconds,
+    process_cpu_seconds,
     redis_flush,
     run_checked,
     wait_until,
@@ -212,6 +217,12 @@ def run(args, processes: Processes, log_dir: Path) -> int:
         channel=channel, name="Everyone", template=template, all_friends=True
     )
     rows_before = Delivery.objects.count() + Message.objects.count() + SendBatch.objects.count()
+    sandbox_pids = [sandbox.pid, *child_pids(sandbox.pid)]
+    cpu_before = {
+        "workers": sum(process_cpu_seconds(w.pid) for w in workers),
+        "sandbox": sum(process_cpu_seconds(pid) for pid in sandbox_pids),
+        "postgres": postgres_cpu_seconds(),
+    }
     print(f"send: {args.mode}, {args.workers} worker(s)", flush=True)
     started = time.monotonic()
     campaign_send(campaign)
@@ -223,30 +234,84 @@ def run(args, processes: Processes, log_dir: Path) -> int:
             break
         if time.monotonic() > deadline:
             raise BenchError(f"not done after {args.time_limit:.0f} s (status {status})")
-        time.sleep(0.2)
+        time.sleep(0.1)
     elapsed = time.monotonic() - started
+    cpu = {
+        "workers": sum(process_cpu_seconds(w.pid) for w in workers) - cpu_before["workers"],
+        "sandbox": sum(process_cpu_seconds(pid) for pid in sandbox_pids) - cpu_before["sandbox"],
+        "postgres": postgres_cpu_seconds() - cpu_before["postgres"],
+    }
     campaign.refresh_from_db()
+    run = campaign.current_run
+    prepare_seconds = (run.prepared_at - run.started_at).total_seconds()
     rows = Delivery.objects.count() + Message.objects.count() + SendBatch.objects.count()
     rows -= rows_before
-    memory = {"sandbox": peak_rss_mb(sandbox.pid)}
+    memory = {"sandbox": max(peak_rss_mb(pid) for pid in sandbox_pids)}
     for number, worker in enumerate(workers):
         memory[f"worker{number}"] = peak_rss_mb(worker.pid)
     memory["bench (setup + timing)"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with urllib.request.urlopen(f"{sandbox_url}/bench/received", timeout=600) as answer:  # noqa: S310
+        received = json.load(answer)
 
-    ok = campaign.sent_count == args.friends and campaign.failed_count == 0
+    # Exactly once: every friend got the one message, nobody got two, and the rows agree.
+    logged = Message.objects.filter(source="campaign", source_id=campaign.pk).count()
+    problems = []
+    if campaign.sent_count != args.friends or campaign.failed_count:
+        problems.append(f"sent {campaign.sent_count}, failed {campaign.failed_count}")
+    if received != {"reached": args.friends, "messages": args.friends, "most": 1}:
+        problems.append(f"the sandbox's friends received {received}")
+    if logged != args.friends:
+        problems.append(f"{logged} conversation-log rows")
+    rate = campaign.sent_count / elapsed
+    limit = (MULTICAST_RATE * MULTICAST_RECIPIENTS) if args.mode == "multicast" else PUSH_RATE
+    target = TARGETS[args.mode]
     print()
     print(f"friends            {args.friends}")
-    print(
-        f"mode               {args.mode}, rate limits {args.rate_limits}, workers {args.workers}"
-    )
+    print(f"mode               {args.mode}, rate limits {args.rate_limits}, workers {args.workers}")
     print(f"sent / failed      {campaign.sent_count} / {campaign.failed_count}")
-    print(f"time               {elapsed:.1f} s (send to done)")
-    print(f"recipients/s       {campaign.sent_count / elapsed:,.0f}")
+    print(f"received           {received} (the sandbox's friends)")
+    print(f"time               {elapsed:.1f} s (send to done; resolving and writing the")
+    print(f"                   recipients {prepare_seconds:.1f} s, sending the rest)")
+    print(f"recipients/s       {rate:,.0f}")
     print(f"rows written/s     {rows / elapsed:,.0f} ({rows} rows)")
+    for name, value in cpu.items():
+        print(f"CPU                {name}: {value:.1f} s ({value / elapsed:.2f} cores)")
     for name, value in memory.items():
         print(f"peak memory        {name}: {value:.0f} MiB")
-    print("OK" if ok else "NOT EVERY FRIEND WAS SENT TO")
-    return 0 if ok else 1
+    print()
+    label = f"fanout_{args.mode}_{args.workers}w_limits_{args.rate_limits}"
+    print(
+        bench_line(
+            f"{label}_rate",
+            f"{rate:,.0f}",
+            "recipients/s",
+            f">= {target:,}" if args.rate_limits == "off" else f">= {0.95 * limit:,.0f}",
+            f"{rate / limit:.2f} of LINE's limit of {limit:,.0f}/s",
+        )
+    )
+    print(bench_line(f"{label}_rows", f"{rows / elapsed:,.0f}", "rows/s", "n/a"))
+    print(
+        bench_line(
+            f"{label}_worker_peak_memory",
+            f"{max(memory[f'worker{n}'] for n in range(args.workers)):.0f}",
+            "MiB",
+            "flat in the number of friends",
+        )
+    )
+    print(bench_line(f"{label}_lost_or_duplicated", str(len(problems)), "problems", "0"))
+    for problem in problems:
+        print(f"PROBLEM: {problem}")
+    return 0 if not problems else 1
+
+
+# LINE's rate limits (LINE-LIMITS.md) and this benchmark's targets (issue #8).
+MULTICAST_RATE, MULTICAST_RECIPIENTS, PUSH_RATE = 200, 500, 2000
+TARGETS = {"multicast": 50_000, "push": 2_000}
+
+
+def bench_line(name: str, value: str, unit: str, target: str, ratio: str = "") -> str:
+    line = f"BENCH {name}: {value} {unit} (target {target})"
+    return f"{line} [{ratio}]" if ratio else line
 
 
 if __name__ == "__main__":

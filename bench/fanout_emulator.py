@@ -12,6 +12,7 @@ member would then cost each side a TCP connection (and the server a thread) per 
 """
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -22,6 +23,31 @@ from gunicorn.app.base import BaseApplication
 from linebot.sandbox import create_app
 from linebot.sandbox.setup import channel_apply
 from linebot.sandbox.state import SimUser
+
+
+def received_counts(channel):
+    """What the friends received: how many got anything, messages in all, the most one got."""
+    reached = total = most = 0
+    for user in list(channel.users.values()):
+        count = len(user.chat)
+        reached += count > 0
+        total += count
+        most = max(most, count)
+    return {"reached": reached, "messages": total, "most": most}
+
+
+def with_counts(app, channel):
+    """The sandbox, plus ``GET /bench/received``: the benchmark's exactly-once check without
+    a million inspection calls."""
+
+    def serve(environ, start_response):
+        if environ.get("PATH_INFO") == "/bench/received":
+            body = json.dumps(received_counts(channel)).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        return app(environ, start_response)
+
+    return serve
 
 
 def sandbox_with_friends(args):
@@ -37,7 +63,7 @@ def sandbox_with_friends(args):
             user_id=user_id, display_name=f"Friend {number}", is_friend=True, followed_at=1
         )
     print(f"ready: {args.friends} friends", flush=True)
-    return app
+    return with_counts(app, channel)
 
 
 class Server(BaseApplication):
