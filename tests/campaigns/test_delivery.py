@@ -5,6 +5,7 @@ import time
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils import timezone
 
 from campaigns.delivery import (
     campaign_cancel,
@@ -20,13 +21,16 @@ from campaigns.models import (
     Delivery,
     DeliveryStatus,
     MessageTemplate,
+    SendBatch,
     SkipReason,
 )
 from campaigns.tasks import send_campaign_batch
 from linebot.client import client_for_channel
 from linebot.shared_redis import shared_redis
+from members.conversations import messages_log_sent
 from members.models import FriendStatus, Member, Message, MessageSource, Segment
 from tests.conftest import wait_for
+from tests.factories import ChannelFactory
 
 ALL = {"version": 1, "root": {"type": "group", "op": "and", "rules": []}}
 FAULTS = [
@@ -78,10 +82,6 @@ def finished(campaign, timeout=120):
 
 
 def test_recipients_leave_out_blocked_opted_out_and_excluded(db):
-    from django.utils import timezone
-
-    from tests.factories import ChannelFactory
-
     channel = ChannelFactory()
     rank = {"version": 1, "root": {"type": "group", "op": "and", "rules": [
         {"type": "rank", "values": ["gold"]}
@@ -116,6 +116,40 @@ def test_recipients_leave_out_blocked_opted_out_and_excluded(db):
     # Preparing again writes nothing twice.
     assert campaign_prepare(campaign) == 1
     assert Delivery.objects.filter(campaign=campaign).count() == 3
+
+
+def test_deleting_a_member_or_a_campaign_deletes_its_deliveries_and_log(db):
+    """The tables written per recipient have no foreign keys checked by the database: Django's
+    deletion is what removes a member's rows (a right to erasure) and a campaign's."""
+    channel = ChannelFactory()
+    ann, bob = (
+        Member.objects.create(
+            channel=channel, line_user_id=f"U{n:032x}", friend_status=FriendStatus.FRIEND
+        )
+        for n in (1, 2)
+    )
+    campaign = campaign_for(channel, [{"type": "text", "text": "hi"}])
+    campaign_prepare(campaign)
+    run = campaign.runs.get()
+    messages_log_sent(
+        channel_id=channel.pk,
+        members=Delivery.objects.filter(run=run),
+        member_field="member_id",
+        messages=[{"type": "text", "text": "hi"}],
+        source=MessageSource.CAMPAIGN,
+        source_id=campaign.pk,
+        created_at=timezone.now(),
+    )
+    assert Message.objects.filter(member=ann).count() == 1
+
+    ann.delete()
+    assert not Delivery.objects.filter(member_id=ann.pk).exists()
+    assert not Message.objects.filter(member_id=ann.pk).exists()
+    assert Message.objects.filter(member=bob).count() == 1
+
+    campaign.delete()
+    assert not Delivery.objects.filter(campaign_id=campaign.pk).exists()
+    assert not SendBatch.objects.filter(campaign_id=campaign.pk).exists()
 
 
 def test_multicast_reaches_every_friend_exactly_once_under_faults(line_app):

@@ -49,9 +49,11 @@ def test_a_worker_killed_mid_send_and_restarted_messages_everyone_exactly_once(
     campaign = campaign_for(
         line_app.channel, [{"type": "text", "text": "For you, {{ member.display_name }}"}]
     )
-    # Slow pushes, so the kill lands inside a batch of 100 (three batches in all).
+    # Slow pushes, so the kill lands inside a batch of 100 (three batches in all): the second
+    # batch's 100 pushes, 16 at a time, take over a second, and its outcomes are written only
+    # when all have been answered.
     line_app.control.faults_set(
-        [{"kind": "slow", "path": "/v2/bot/message/push", "rate": 1.0, "delay": 0.02}]
+        [{"kind": "slow", "path": "/v2/bot/message/push", "rate": 1.0, "delay": 0.2}]
     )
 
     campaign_send(campaign)
