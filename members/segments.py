@@ -825,10 +825,11 @@ TOTAL_COLUMNS = {
 }
 # A windowed total is added up for the members whose totals can reach the threshold only when
 # they are at most this share of the window's events (PostgreSQL's estimate) and this many;
-# otherwise most members in the window are candidates and the filter would cost more than it
-# saves (bench/segments.py: "2+ purchases in 30 days", 81,000 candidates for 130,000 events).
-CANDIDATES_SHARE_MAX = 0.25
-CANDIDATES_MAX = 200_000
+# otherwise many members in the window are candidates and the filter costs about what it
+# saves (bench/segments.py: "2+ purchases in 30 days", 81,000 candidates for 130,000 events;
+# "60,000+ in 90 days": 7,100 for 396,000).
+CANDIDATES_SHARE_MAX = 0.1
+CANDIDATES_MAX = 100_000
 # The first page walks at most this many candidates newest first, adding up each one's window
 # (an index range each) until the page is full, instead of adding up all of them.
 WALK_CANDIDATES_MAX = 10_000
@@ -894,7 +895,10 @@ def _window_plan(events: QuerySet, candidates: QuerySet, *, walk: bool) -> str:
     """How to find the members past a windowed threshold: ``walk`` the candidates (the first
     page only), add up the window for the ``candidates`` only, or for ``all`` members."""
     limit = min(max(_estimated_rows(events), 1) * CANDIDATES_SHARE_MAX, CANDIDATES_MAX)
-    if limit < 0:
+    # PostgreSQL's estimate of the candidates is low (it takes the kind and the bound for
+    # independent: on the bench data the true counts are 4 to 9 times more), so an estimate
+    # above the limit settles it.
+    if limit < 0 or _estimated_rows(candidates) > limit:
         return "all"
     # Counted up to the limit: an index range of the totals, a few milliseconds at most.
     found = candidates.order_by().values("pk")[: int(limit) + 1].count()
