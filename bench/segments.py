@@ -509,6 +509,19 @@ def segments_create(channel, audiences) -> list:
             ),
         ),
         (
+            "lifetime_value_200k",
+            rules(
+                {
+                    "type": "event",
+                    "kind": "purchase",
+                    "days": 0,
+                    "measure": "sum",
+                    "op": "gte",
+                    "value": 200000,
+                }
+            ),
+        ),
+        (
             "nested_campaign_target",
             rules(
                 FRIENDS,
