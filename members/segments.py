@@ -895,16 +895,22 @@ def _window_plan(events: QuerySet, candidates: QuerySet, *, walk: bool) -> str:
     """How to find the members past a windowed threshold: ``walk`` the candidates (the first
     page only), add up the window for the ``candidates`` only, or for ``all`` members."""
     limit = min(max(_estimated_rows(events), 1) * CANDIDATES_SHARE_MAX, CANDIDATES_MAX)
-    # PostgreSQL's estimate of the candidates is low (it takes the kind and the bound for
-    # independent: on the bench data the true counts are 4 to 9 times more), so an estimate
-    # above the limit settles it.
-    if limit < 0 or _estimated_rows(candidates) > limit:
-        return "all"
-    # Counted up to the limit: an index range of the totals, a few milliseconds at most.
-    found = candidates.order_by().values("pk")[: int(limit) + 1].count()
-    if found > limit:
+    found = _totals_count(candidates, limit)
+    if found is None:
         return "all"
     return "walk" if walk and found <= WALK_CANDIDATES_MAX else "candidates"
+
+
+def _totals_count(totals: QuerySet, limit: float) -> int | None:
+    """How many rows of ``MemberEventTotal`` a query selects, or None when over ``limit``.
+
+    PostgreSQL's estimate of such a range is low (it takes the kind and the total for
+    independent: on the bench data the true counts are 4 to 9 times more), so an estimate over
+    the limit settles it; otherwise the rows are counted up to the limit, an index range."""
+    if limit < 0 or _estimated_rows(totals) > limit:
+        return None
+    found = totals.order_by().values("pk")[: int(limit) + 1].count()
+    return found if found <= limit else None
 
 
 def _member_total(events: QuerySet, aggregate) -> Subquery:
@@ -935,9 +941,7 @@ def _ever_q(node, measure: str, op: str, value, *, drive: bool) -> Q:
     inside = Exists(selected.filter(member=OuterRef("pk")))
     if zero_matches:
         return ~Q(inside)
-    if drive and selected.order_by().values("pk")[: DRIVE_EVENTS_MAX + 1].count() <= (
-        DRIVE_EVENTS_MAX
-    ):
+    if drive and _totals_count(selected, DRIVE_EVENTS_MAX) is not None:
         return Q(InArray("pk", selected.values("member_id")))
     return Q(inside)
 
