@@ -863,13 +863,12 @@ def _floor(op: str, value) -> tuple[str, object] | None:
 def _recent_bounds(now: dt.datetime, days: int) -> bool:
     """Whether the recent totals bound a window of ``days`` ending at ``now``.
 
-    The trigger (members migration 0010) keeps, per member and kind, every event since
-    ``recent_since`` in the recent totals, and ``recent_since`` is always at least
-    RECENT_DAYS + RECENT_MARGIN_DAYS (92) days before the database's present when it is set,
-    so never later than that before the present. A window of at most RECENT_DAYS (90) read at
-    a ``now`` at most CLOCK_SLACK (a day) behind our clock starts at or after
-    present - 91 days, so after ``recent_since`` as long as our clock and the database's
-    differ by less than a day: its events are all in the recent totals."""
+    The recent totals count every event since ``recent_since``, which the trigger (members
+    migration 0010) sets 92 days (RECENT_DAYS + RECENT_MARGIN_DAYS) before the database's
+    present, so it is always at least that far back. A window of at most RECENT_DAYS (90)
+    read at a ``now`` at most CLOCK_SLACK (a day) behind our clock starts at most 91 days back:
+    after ``recent_since`` while our clock and the database's differ by less than a day, so
+    all its events are in the recent totals."""
     return (
         days <= MemberEventTotal.RECENT_DAYS
         and now >= timezone.now() - MemberEventTotal.CLOCK_SLACK
