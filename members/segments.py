@@ -103,6 +103,7 @@ from django.db.models.lookups import (
     GreaterThan,
     GreaterThanOrEqual,
     IContains,
+    In,
     LessThan,
     LessThanOrEqual,
 )
@@ -987,7 +988,11 @@ def _event_q(node, now, *, drive=False, one_member=False) -> Q:
                 _LOOKUPS[op](_member_total(events, aggregate), value)
             )
         if plan == "candidates":
-            totals = totals.filter(member_id__in=candidates.values("member_id"))
+            # "member_id + 0" keeps PostgreSQL from probing the events member by member (it
+            # takes the candidates for several times fewer than they are, and each probe
+            # reads the event table for the value: 1.8 s for big_spenders_90d's count on a
+            # cold cache): the window's covering index is read once, hashed against them.
+            totals = totals.filter(In(F("member_id") + 0, candidates.values("member_id")))
     selected = totals.filter(selected_condition).values("member_id")
     if zero_matches:
         return ~Q(pk__in=selected)

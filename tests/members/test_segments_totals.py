@@ -151,8 +151,9 @@ SUMS = ["0", "0.01", "500", "2999.99", "3000", "3000.01", "4001", "5000", "9000"
 COUNTS = [0, 1, 2, 3, 4, 13, 14]
 
 
+# Ever (the totals themselves), within the recent totals (30), beyond them (365: all-time bounds).
 @pytest.mark.parametrize("plan", PLANS)
-@pytest.mark.parametrize("days", [0, 30, 90, 365])
+@pytest.mark.parametrize("days", [0, 30, 365])
 def test_sums_are_exact_at_every_threshold(shop, monkeypatch, plan, days):
     for name, value in PLANS[plan].items():
         monkeypatch.setattr(segments, name, value)
@@ -162,7 +163,7 @@ def test_sums_are_exact_at_every_threshold(shop, monkeypatch, plan, days):
 
 
 @pytest.mark.parametrize("plan", PLANS)
-@pytest.mark.parametrize("days", [0, 7, 30, 90, 365])
+@pytest.mark.parametrize("days", [0, 7, 365])
 def test_counts_are_exact_at_every_threshold(shop, monkeypatch, plan, days):
     for name, value in PLANS[plan].items():
         monkeypatch.setattr(segments, name, value)
