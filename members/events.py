@@ -2,7 +2,9 @@
 
 Every path that stores a MemberEvent (the REST API, imports, the demo) goes through
 ``event_record`` so that a retried report is stored once and sequences and triggers hear of it
-through ``members.signals.member_event_recorded`` after the transaction commits.
+through ``members.signals.member_event_recorded`` after the transaction commits. The
+members' event totals (``MemberEventTotal``) follow every stored, edited or deleted event by a
+database trigger, whatever the path.
 """
 
 import datetime as dt

@@ -5,7 +5,8 @@ import pytest
 import requests
 from django.utils import timezone
 
-from members.models import EventKind, MemberEvent
+from members.models import EventKind, MemberEvent, Segment
+from members.segments import segment_contains, segment_count, segment_validate
 from members.signals import member_event_recorded
 
 pytestmark = pytest.mark.django_db
@@ -224,3 +225,55 @@ def test_concurrent_retries_store_one_event(live_server, channel, integration, m
     assert sorted(answer.status_code for answer in answers) == [200] * 5 + [201]
     assert len({answer.json()["id"] for answer in answers}) == 1
     assert MemberEvent.objects.filter(member=member).count() == 1
+
+
+def test_reported_purchases_and_refunds_move_the_member_in_and_out_of_a_spend_segment(
+    api, member, channel
+):
+    """Segments on event sums read the members' totals, which the reported events keep."""
+    big_spenders = Segment.objects.create(
+        channel=channel,
+        name="Spent 10,000 in 30 days",
+        definition=segment_validate(
+            {
+                "version": 1,
+                "root": {
+                    "type": "group",
+                    "op": "and",
+                    "rules": [
+                        {
+                            "type": "event",
+                            "kind": "purchase",
+                            "days": 30,
+                            "measure": "sum",
+                            "op": "gte",
+                            "value": 10000,
+                        }
+                    ],
+                },
+            },
+            channel=channel,
+        ),
+    )
+    today = timezone.now().isoformat()
+
+    def spent():
+        return segment_contains(big_spenders, member), segment_count(big_spenders)
+
+    api.post("events/", purchase(value="6000.00", occurred_at=today))
+    assert spent() == (False, 0)
+    response = api.post(
+        "events/batch/",
+        {
+            "events": [
+                purchase(value="3999.99", occurred_at=today, idempotency_key="order-2"),
+                purchase(value="3999.99", occurred_at=today, idempotency_key="order-2"),
+            ]
+        },
+    )
+    assert response.json()["duplicates"] == 1  # a repeated order is counted once
+    assert spent() == (False, 0)
+    api.post("events/", purchase(value="0.01", occurred_at=today, idempotency_key="order-3"))
+    assert spent() == (True, 1)
+    api.post("events/", purchase(value="-500.00", occurred_at=today, idempotency_key="refund-3"))
+    assert spent() == (False, 0)
