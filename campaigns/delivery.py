@@ -1,9 +1,13 @@
 """Sending a campaign: recipients by one query, Delivery rows in bulk, then LINE requests.
 
-Identical content goes by multicast, 500 members a request, each batch with a retry key stored
-before the call; personalised content goes by push, with each delivery's own stored key. A
-batch is sent inside a transaction holding its row lock: a crash rolls back its status, and the
-repeat carries the same keys, so LINE answers 409 ("already accepted") instead of sending twice.
+The database does the bulk work itself: one ``INSERT ... SELECT`` resolves a run's recipients
+and writes every delivery with its batch number (or skip reason), and a multicast batch marks
+its rows sent and logs its messages with one statement each; no row passes through Python.
+Identical content goes by multicast, 500 members a request, with the batch's retry key stored
+before the call; personalised content goes by push, each with a key derived from the batch's
+and the member. Senders take pending batches one after another; a batch is sent inside a
+transaction holding its row lock: a crash rolls back its status, and the repeat carries the
+same keys, so LINE answers 409 ("already accepted") instead of sending twice.
 """
 
 from __future__ import annotations
