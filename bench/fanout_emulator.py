@@ -5,20 +5,27 @@ registers the channel and makes ``--friends`` users friends of it (user ids ``U`
 in 32 hex digits, as ``fanout.py`` writes its members) without a million control-API calls,
 then serves on 127.0.0.1.
 
-It is served by gunicorn (one process, so one in-memory state; threads), which keeps HTTP
-connections alive between requests as LINE does: Werkzeug's development server, which
-``python -m linebot.sandbox`` uses, closes every connection after one answer, and a push per
-member would then cost each side a TCP connection (and the server a thread) per message.
+It is served by granian, an HTTP server written in Rust: one worker process (one in-memory
+state), connections kept alive between requests as LINE does. The sandbox shares this
+machine's two cores with the pipeline it stands in for, so what its server costs per request
+is taken from the sender: measured over 8,000 pushes from 4 client threads, the sandbox cost
+0.60 ms of CPU per push under gunicorn (gthread, parsing HTTP in Python), 0.30 ms under
+granian. Werkzeug's
+development server, which ``python -m linebot.sandbox`` uses, closes every connection after
+one answer.
 """
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from gunicorn.app.base import BaseApplication
+from granian import Granian
+from granian.constants import Interfaces
+from granian.log import LogLevels
 
 from linebot.sandbox import create_app
 from linebot.sandbox.setup import channel_apply
@@ -66,27 +73,13 @@ def sandbox_with_friends(args):
     return with_counts(app, channel)
 
 
-class Server(BaseApplication):
-    def __init__(self, args):
-        self.args = args
-        super().__init__()
+ARGS_VARIABLE = "FANOUT_SANDBOX_ARGS"
 
-    def load_config(self):
-        settings = {
-            "bind": f"127.0.0.1:{self.args.port}",
-            "workers": 1,  # one process: the sandbox's state lives in its memory
-            "worker_class": "gthread",
-            "threads": self.args.threads,
-            "keepalive": 75,
-            "backlog": 2048,
-            "accesslog": None,
-            "loglevel": "warning",
-        }
-        for key, value in settings.items():
-            self.cfg.set(key, value)
 
-    def load(self):
-        return sandbox_with_friends(self.args)
+def app_from_environment():
+    """The application of granian's worker process (started afresh, so the arguments travel
+    in the environment)."""
+    return sandbox_with_friends(argparse.Namespace(**json.loads(os.environ[ARGS_VARIABLE])))
 
 
 def main() -> None:
@@ -96,8 +89,20 @@ def main() -> None:
     parser.add_argument("--access-token", required=True)
     parser.add_argument("--friends", type=int, required=True)
     parser.add_argument("--rate-limits", choices=("line", "off"), default="off")
-    parser.add_argument("--threads", type=int, default=16)
-    Server(parser.parse_args()).run()
+    args = parser.parse_args()
+    os.environ[ARGS_VARIABLE] = json.dumps(vars(args))
+    Granian(
+        "fanout_emulator:app_from_environment",
+        factory=True,
+        working_dir=Path(__file__).resolve().parent,
+        address="127.0.0.1",
+        port=args.port,
+        interface=Interfaces.WSGI,
+        workers=1,  # one process: the sandbox's state lives in its memory
+        blocking_threads=1,  # the GIL runs one request at a time anyway; IO is granian's
+        backlog=2048,
+        log_level=LogLevels.warning,
+    ).serve()
 
 
 if __name__ == "__main__":
