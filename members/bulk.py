@@ -7,6 +7,7 @@
   database itself (a campaign logs one message per recipient without any row passing through
   Python).
 - ``rows_copy``: many rows from Python by ``COPY``, several times faster than ``INSERT``.
+- ``rows_update``: each row its own values, in one ``UPDATE ... FROM unnest(...)``.
 """
 
 import datetime as dt
@@ -199,20 +200,28 @@ def rows_copy(model: type[models.Model], rows: Iterable[dict]) -> int:
     quote = connection.ops.quote_name
     columns = ", ".join(quote(field.column) for field in fields)
     statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+
+    def prepared(field, value):
+        if isinstance(field, models.JSONField):
+            return Jsonb(value)
+        return field.get_db_prep_save(value, connection)
+
+    # A default is the same for every row that leaves it out: made ready for the database once.
+    ready = {
+        field.attname: prepared(field, defaults[field.attname])
+        for field in fields
+        if field.attname not in varying
+    }
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
-            values = [
-                field.get_default()
-                if field.attname in varying and field.attname not in row
-                else row.get(field.attname, defaults[field.attname])
-                for field in fields
-            ]
             copy.write_row(
                 [
-                    Jsonb(value)
-                    if isinstance(field, models.JSONField)
-                    else field.get_db_prep_save(value, connection)
-                    for field, value in zip(fields, values, strict=True)
+                    prepared(field, row[field.attname])
+                    if field.attname in row
+                    else prepared(field, field.get_default())
+                    if field.attname in varying
+                    else ready[field.attname]
+                    for field in fields
                 ]
             )
     return len(rows)
@@ -220,8 +229,10 @@ def rows_copy(model: type[models.Model], rows: Iterable[dict]) -> int:
 
 def rows_update(model: type[models.Model], rows: Sequence[dict], fields: Sequence[str]) -> int:
     """Give each row its own values of ``fields`` (attnames), rows being dicts with ``pk`` and
-    those fields: one ``UPDATE ... FROM (VALUES ...)`` on PostgreSQL (``bulk_update`` writes a
-    ``CASE`` per field and row, slow to build and to run), ``bulk_update`` elsewhere.
+    those fields: on PostgreSQL one ``UPDATE ... FROM unnest(...)`` with one array parameter per
+    column, so the statement's text is the same whatever the number of rows (``bulk_update``
+    writes a ``CASE`` per field and row, slow to build and to run; a ``VALUES`` list has a
+    placeholder per value for the driver to splice in); ``bulk_update`` elsewhere.
     """
     if not rows:
         return 0
@@ -233,13 +244,16 @@ def rows_update(model: type[models.Model], rows: Sequence[dict], fields: Sequenc
         )
     ops = connection.ops
     targets = [meta.pk, *(meta.get_field(name) for name in fields)]
-    casts = ", ".join(f"%s::{field.db_type(connection)}" for field in targets)
-    params = []
-    for row in rows:
-        params.append(meta.pk.get_db_prep_save(row["pk"], connection))
-        params.extend(
-            meta.get_field(name).get_db_prep_save(row[name], connection) for name in fields
-        )
+    for field in targets:
+        if isinstance(field, models.JSONField):
+            raise ValueError(f"{meta.label}.{field.name}: JSON values are not written as arrays")
+    arrays = [
+        [meta.pk.get_db_prep_save(row["pk"], connection) for row in rows],
+        *(
+            [field.get_db_prep_save(row[field.attname], connection) for row in rows]
+            for field in targets[1:]
+        ),
+    ]
     table = ops.quote_name(meta.db_table)
     key = ops.quote_name(meta.pk.column)
     names = [f"v{index}" for index in range(len(targets))]
@@ -247,12 +261,12 @@ def rows_update(model: type[models.Model], rows: Sequence[dict], fields: Sequenc
         f"{ops.quote_name(field.column)} = v.{name}"
         for field, name in zip(targets[1:], names[1:], strict=True)
     )
-    values = ", ".join([f"({casts})"] * len(rows))
-    # Identifiers and types come from the model; every value is a parameter.
+    unnest = ", ".join(f"%s::{field.db_type(connection)}[]" for field in targets)
+    # Identifiers and types come from the model; every value is in an array parameter.
     sql = (
-        f"UPDATE {table} SET {assignments} FROM (VALUES {values}) AS v({', '.join(names)}) "  # noqa: S608
+        f"UPDATE {table} SET {assignments} FROM unnest({unnest}) AS v({', '.join(names)}) "  # noqa: S608
         f"WHERE {table}.{key} = v.{names[0]}"
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, arrays)
         return cursor.rowcount
