@@ -612,7 +612,7 @@ class Delivery(models.Model):
         on_delete=models.CASCADE,
         related_name="deliveries",
         verbose_name=_("run"),
-        db_index=False,  # (run, member) and (run, batch_number) lead with it
+        db_index=False,  # (run, batch_number) leads with it
         db_constraint=False,
     )
     variant = models.ForeignKey(
@@ -630,6 +630,7 @@ class Delivery(models.Model):
         related_name="campaign_deliveries",
         verbose_name=_("member"),
         db_constraint=False,
+        db_index=False,  # (member, run) leads with it
     )
     batch_number = models.PositiveIntegerField(
         _("batch"), null=True, blank=True, help_text=_("The run's send batch it goes out in.")
@@ -652,7 +653,9 @@ class Delivery(models.Model):
         verbose_name_plural = _("deliveries")
         ordering = ["campaign", "id"]
         constraints = [
-            models.UniqueConstraint(fields=["run", "member"], name="delivery_unique_run_member"),
+            # Member first: the same index finds a member's deliveries (their history, and
+            # Django deleting them with the member), so no index of the member alone is kept.
+            models.UniqueConstraint(fields=["member", "run"], name="delivery_unique_member_run"),
             models.CheckConstraint(
                 condition=models.Q(status__in=DeliveryStatus.values),
                 name="delivery_status_known",
