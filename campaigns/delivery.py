@@ -649,7 +649,14 @@ def _send_pushes(campaign: Campaign, batch: SendBatch, template: list) -> bool:
         messages, problems = personalize_for_member(template, member=member)
         if problems:
             error = "; ".join(f"{p.path}: {p.message}" for p in problems)
-            invalid.append({"pk": delivery.pk, "error": error})
+            invalid.append(
+                {
+                    "pk": delivery.pk,
+                    "status": DeliveryStatus.SKIPPED,
+                    "reason": SkipReason.INVALID,
+                    "error": error,
+                }
+            )
             continue
         if campaign.track_clicks:
             messages = track_links(
@@ -688,18 +695,20 @@ def _send_pushes(campaign: Campaign, batch: SendBatch, template: list) -> bool:
                 retry = retry or BatchRetry(str(error))
             else:
                 failed.append(
-                    {"pk": delivery.pk, "request_id": _rid(error), "error": error_text(error)}
+                    {
+                        "pk": delivery.pk,
+                        "status": DeliveryStatus.FAILED,
+                        "sent_at": None,
+                        "request_id": _rid(error),
+                        "error": error_text(error),
+                    }
                 )
             continue
         sent.append({"pk": delivery.pk, "request_id": result.effective_request_id or ""})
         sent_rows.append((delivery.member_id, messages))
-    now = timezone.now()
+    now = timezone.now()  # when the last answer came: the sent rows' time
     for row in sent:
         row.update(status=DeliveryStatus.SENT, sent_at=now)
-    for row in failed:
-        row.update(status=DeliveryStatus.FAILED, sent_at=None)
-    for row in invalid:
-        row.update(status=DeliveryStatus.SKIPPED, reason=SkipReason.INVALID)
     rows_update(Delivery, sent, ["status", "sent_at", "request_id"])
     rows_update(Delivery, failed, ["status", "sent_at", "request_id", "error"])
     rows_update(Delivery, invalid, ["status", "reason", "error"])
