@@ -131,6 +131,19 @@ def minute_texts() -> list[str]:
     ]
 
 
+def secondary_indexes_drop(cursor, table: str, *, keep: str = "") -> list[str]:
+    """Drop ``table``'s indexes but its primary key (and ``keep``) before a bulk load; returns
+    their definitions, to run again after it (building an index once beats growing it)."""
+    indexes = cursor.execute(
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+        "AND indexname NOT LIKE '%%_pkey' AND indexname <> %s",
+        [table, keep],
+    ).fetchall()
+    for name, _definition in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    return [definition for _name, definition in indexes]
+
+
 def copy_rows(cursor, table: str, columns: list[str], chunks) -> int:
     total = 0
     statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN"
@@ -270,12 +283,7 @@ def generate(args, connection, channel_id: int, log) -> None:
 
     # Events: drop the secondary indexes during the load, rebuild them after (much faster).
     started = time.monotonic()
-    indexes = cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'members_memberevent' "
-        "AND indexname NOT LIKE '%%_pkey'"
-    ).fetchall()
-    for name, _definition in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
+    indexes = secondary_indexes_drop(cursor, "members_memberevent")
     cursor.execute("SET session_replication_role = replica")  # no per-row FK checks
     copied = copy_rows(
         cursor,
@@ -286,7 +294,7 @@ def generate(args, connection, channel_id: int, log) -> None:
     cursor.execute("SET session_replication_role = DEFAULT")
     connection.commit()
     loaded = time.monotonic() - started
-    for _name, definition in indexes:
+    for definition in indexes:
         cursor.execute(definition)
     connection.commit()
     log(
@@ -297,17 +305,14 @@ def generate(args, connection, channel_id: int, log) -> None:
     # The COPY ran without triggers: the members' event totals are counted as the migration
     # that introduced them counts existing events, their secondary indexes built after.
     started = time.monotonic()
-    indexes = cursor.execute(
-        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'members_membereventtotal' "
-        "AND indexname NOT LIKE '%%_pkey' AND indexname <> 'membereventtotal_unique'"
-    ).fetchall()
-    for name, _definition in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
+    indexes = secondary_indexes_drop(
+        cursor, "members_membereventtotal", keep="membereventtotal_unique"
+    )
     cursor.execute("SET session_replication_role = replica")  # no per-row FK checks
     cursor.execute(importlib.import_module("members.migrations.0010_event_totals").BACKFILL_SQL)
     totals = cursor.rowcount
     cursor.execute("SET session_replication_role = DEFAULT")
-    for _name, definition in indexes:
+    for definition in indexes:
         cursor.execute(definition)
     connection.commit()
     log(f"event totals: {totals:,} in {time.monotonic() - started:.0f} s (INSERT ... SELECT)")
