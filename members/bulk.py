@@ -212,18 +212,17 @@ def rows_copy(model: type[models.Model], rows: Iterable[dict]) -> int:
         for field in fields
         if field.attname not in varying
     }
+
+    def value(field, row):
+        if field.attname in row:
+            return prepared(field, row[field.attname])
+        if field.attname in varying:
+            return prepared(field, field.get_default())
+        return ready[field.attname]
+
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
         for row in rows:
-            copy.write_row(
-                [
-                    prepared(field, row[field.attname])
-                    if field.attname in row
-                    else prepared(field, field.get_default())
-                    if field.attname in varying
-                    else ready[field.attname]
-                    for field in fields
-                ]
-            )
+            copy.write_row([value(field, row) for field in fields])
     return len(rows)
 
 
