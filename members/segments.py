@@ -617,6 +617,16 @@ def segment_validate(definition, *, channel=None, segment: Segment | None = None
 # Compilation
 
 
+# The comparison operators of rules, as lookups on expressions.
+_LOOKUPS = {
+    "gte": GreaterThanOrEqual,
+    "gt": GreaterThan,
+    "eq": Exact,
+    "lte": LessThanOrEqual,
+    "lt": LessThan,
+}
+
+
 def _compare(field: str, op: str, value, value2=None) -> Q:
     if op == "between":
         return Q(**{f"{field}__gte": value, f"{field}__lte": value2})
@@ -747,14 +757,7 @@ def _attribute_q(node) -> Q:
         return Q(IContains(typed_value, value))
     if op == "ne":
         return Q(GreaterThanOrEqual(typed_value, operand) | LessThan(typed_value, operand))
-    lookup = {
-        "eq": Exact,
-        "gt": GreaterThan,
-        "gte": GreaterThanOrEqual,
-        "lt": LessThan,
-        "lte": LessThanOrEqual,
-    }[op]
-    return Q(lookup(typed_value, operand))
+    return Q(_LOOKUPS[op](typed_value, operand))
 
 
 def _events(node, now, *, kind_key="kind", name_key="name", days_key="days") -> QuerySet:
@@ -835,13 +838,6 @@ CANDIDATES_MAX = 100_000
 # (an index range each) until the page is full, instead of adding up all of them.
 WALK_CANDIDATES_MAX = 10_000
 
-_LOOKUPS = {
-    "gte": GreaterThanOrEqual,
-    "gt": GreaterThan,
-    "eq": Exact,
-    "lte": LessThanOrEqual,
-    "lt": LessThan,
-}
 _NEGATED = {"gte": "lt", "gt": "lte", "eq": "ne", "lte": "gt", "lt": "gte"}
 
 
