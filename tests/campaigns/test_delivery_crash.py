@@ -50,8 +50,8 @@ def test_a_worker_killed_mid_send_and_restarted_messages_everyone_exactly_once(
         line_app.channel, [{"type": "text", "text": "For you, {{ member.display_name }}"}]
     )
     # Slow pushes, so the kill lands inside a batch of 100 (three batches in all): the second
-    # batch's 100 pushes, 16 at a time, take over a second, and its outcomes are written only
-    # when all have been answered.
+    # batch's 100 pushes, PUSH_CONCURRENCY (32) at a time, take four rounds of 0.2 s, and its
+    # outcomes are written only when all have been answered; the kill comes at its 50th.
     line_app.control.faults_set(
         [{"kind": "slow", "path": "/v2/bot/message/push", "rate": 1.0, "delay": 0.2}]
     )
