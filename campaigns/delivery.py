@@ -42,7 +42,7 @@ from linebot.client import client_for_channel
 from linebot.endpoints import MAX_MULTICAST_RECIPIENTS
 from linebot.errors import LineApiError, LineRateLimited, LineServerError, LineTransportError
 from members.bulk import rows_copy, rows_update
-from members.conversations import messages_log_sent, messages_log_sent_each
+from members.conversations import messages_log_sent, messages_log_sent_each, messages_log_sent_sql
 from members.models import FriendStatus, Member, MessageSource
 from members.segments import segment_compile
 from members.tracking import track_links
@@ -432,6 +432,63 @@ def _batch_claim(
     return batches.order_by("number").first()
 
 
+def _pg_statement(sql: str, params: Sequence):
+    """Run a statement of the sending path on PostgreSQL with its values bound by the server and
+    prepared: each is run once per batch with the same text, so PostgreSQL plans it once per
+    connection instead of every time (planning cost as much as running the small ones).
+    Inside the caller's transaction; answers the cursor."""
+    import psycopg
+
+    connection.ensure_connection()
+    cursor = psycopg.Cursor(connection.connection)
+    cursor.execute(sql, params, prepare=True)
+    return cursor
+
+
+def _multicast_claim_sql() -> str:
+    quote = connection.ops.quote_name
+    batches, campaigns = quote(SendBatch._meta.db_table), quote(Campaign._meta.db_table)
+    deliveries, members = quote(Delivery._meta.db_table), quote(Member._meta.db_table)
+    # Identifiers from the models, statuses from our own choices; values are parameters.
+    return (
+        "WITH claimed AS ("  # noqa: S608
+        f"SELECT b.id, b.run_id, b.number, b.retry_key, b.variant_id FROM {batches} b "
+        f"JOIN {campaigns} c ON c.id = b.campaign_id "
+        f"WHERE b.campaign_id = %s AND b.status = '{SendBatchStatus.PENDING}' "
+        f"AND c.status = '{CampaignStatus.SENDING}' AND b.run_id = c.current_run_id "
+        "AND b.run_id = COALESCE(%s::bigint, c.current_run_id) AND b.number > %s "
+        "ORDER BY b.number LIMIT 1 FOR UPDATE OF b SKIP LOCKED) "
+        "SELECT claimed.*, set_config('synchronous_commit', 'off', true), "
+        f"ARRAY(SELECT m.line_user_id FROM {deliveries} d JOIN {members} m ON m.id = d.member_id "
+        "WHERE d.run_id = claimed.run_id AND d.batch_number = claimed.number "
+        f"AND d.status = '{DeliveryStatus.PENDING}') FROM claimed"
+    )
+
+
+def _multicast_claim(
+    campaign_id: int, after: tuple[int, int] | None
+) -> tuple[SendBatch, list[str]] | None:
+    """PostgreSQL: ``_batch_claim`` of the campaign's next batch with its pending members' user
+    ids, in one round trip; its COMMIT then returns without waiting for the disk (see
+    ``_commit_without_waiting_for_disk``). None when there is no batch to take."""
+    run_id, number = after if after is not None else (None, 0)
+    row = _pg_statement(_multicast_claim_sql(), [campaign_id, run_id, number]).fetchone()
+    if row is None:
+        return None
+    batch_id, run_id, number, retry_key, variant_id, _setting, user_ids = row
+    batch = SendBatch(
+        pk=batch_id,
+        campaign_id=campaign_id,
+        run_id=run_id,
+        number=number,
+        retry_key=retry_key,
+        variant_id=variant_id,
+    )
+    batch._state.adding = False
+    batch._state.db = connection.alias
+    return batch, user_ids
+
+
 @dataclass(frozen=True)
 class BatchOutcome:
     """What ``campaign_send_batch`` did: ``done``, ``stopped`` (paused or cancelled mid-batch:
@@ -457,11 +514,24 @@ def campaign_send_batch(
         return BatchOutcome("none")
     campaign = sending.campaign
     retry: BatchRetry | None = None
+    # The sender loop's multicast batches take the short way on PostgreSQL.
+    multicast_sql = (
+        batch_id is None
+        and not (sending.personalized or sending.narrowcast)
+        and connection.vendor == "postgresql"
+    )
     with transaction.atomic():
-        batch = _batch_claim(campaign_id, batch_id, after=after)
-        if batch is None:
-            return BatchOutcome("none")
-        _commit_without_waiting_for_disk()
+        user_ids = None
+        if multicast_sql:
+            claimed = _multicast_claim(campaign_id, after)
+            if claimed is None:
+                return BatchOutcome("none")
+            batch, user_ids = claimed
+        else:
+            batch = _batch_claim(campaign_id, batch_id, after=after)
+            if batch is None:
+                return BatchOutcome("none")
+            _commit_without_waiting_for_disk()
         messages = sending.messages(batch)
         try:
             if sending.personalized:
@@ -469,7 +539,7 @@ def campaign_send_batch(
             elif sending.narrowcast:
                 finished = _send_narrowcast(campaign, batch, messages)
             else:
-                finished = _send_multicast(campaign, batch, messages)
+                finished = _send_multicast(campaign, batch, messages, user_ids=user_ids)
         except BatchRetry as error:
             retry = error
             finished = False
@@ -541,12 +611,15 @@ def error_text(error: LineApiError) -> str:
     return text
 
 
-def _send_multicast(campaign: Campaign, batch: SendBatch, messages: list) -> bool:
-    """One multicast of the batch's pending members; their rows and log written by the
-    database (the worker only reads the batch's user ids). LINE's request id is left on
-    ``batch`` for the caller to store."""
+def _send_multicast(
+    campaign: Campaign, batch: SendBatch, messages: list, *, user_ids: list[str] | None = None
+) -> bool:
+    """One multicast of the batch's pending members (``user_ids`` if the claim read them); their
+    rows and log written by the database. LINE's request id is left on ``batch`` for the
+    caller to store."""
     pending = batch.deliveries.filter(status=DeliveryStatus.PENDING)
-    user_ids = list(pending.order_by().values_list("member__line_user_id", flat=True))
+    if user_ids is None:
+        user_ids = list(pending.order_by().values_list("member__line_user_id", flat=True))
     if not user_ids:
         return True
     client = client_for_channel(campaign.channel)
@@ -565,15 +638,49 @@ def _send_multicast(campaign: Campaign, batch: SendBatch, messages: list) -> boo
         return True
     # LINE's request id goes on the batch: the same for all its rows, which grow no longer
     # and so are rewritten in place (see the Delivery table's fillfactor).
-    sent = pending.update(status=DeliveryStatus.SENT, sent_at=now)
     batch.request_id = result.effective_request_id or ""
-    _log_sent(campaign, batch, messages, now)
-    _count(batch.run_id, sent=sent)
+    _record_sent(campaign, batch, messages, now)
     return True
 
 
-def _log_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> None:
-    """The same messages in the log of every member of the batch sent at ``now``."""
+def _record_sent_sql() -> str:
+    quote = connection.ops.quote_name
+    deliveries, runs = quote(Delivery._meta.db_table), quote(CampaignRun._meta.db_table)
+    campaigns = quote(Campaign._meta.db_table)
+    # Identifiers from the models, statuses from our own choices; values are parameters.
+    return (
+        f"WITH sent AS (UPDATE {deliveries} SET status = '{DeliveryStatus.SENT}', "  # noqa: S608
+        "sent_at = %s WHERE run_id = %s AND batch_number = %s "
+        f"AND status = '{DeliveryStatus.PENDING}' RETURNING member_id), "
+        "logged AS ({log}), counted AS (SELECT count(*) AS n FROM sent), "
+        f"run_counted AS (UPDATE {runs} SET sent_count = sent_count + counted.n "
+        "FROM counted WHERE id = %s) "
+        f"UPDATE {campaigns} SET sent_count = sent_count + counted.n FROM counted "
+        "WHERE current_run_id = %s"
+    )
+
+
+def _record_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> None:
+    """Mark the batch's pending rows sent at ``now``, log the messages for each of them and add
+    them to the counts. PostgreSQL does it all in one statement (the rows marked sent are the
+    rows logged); other databases in three."""
+    if connection.vendor == "postgresql":
+        log_sql, log_params = messages_log_sent_sql(
+            channel_id=campaign.channel_id,
+            members="sent",
+            messages=messages,
+            source=MessageSource.CAMPAIGN,
+            source_id=campaign.pk,
+            created_at=now,
+        )
+        _pg_statement(
+            _record_sent_sql().replace("{log}", log_sql),
+            [now, batch.run_id, batch.number, *log_params, batch.run_id, batch.run_id],
+        )
+        return
+    sent = batch.deliveries.filter(status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.SENT, sent_at=now
+    )
     messages_log_sent(
         channel_id=campaign.channel_id,
         members=batch.deliveries.filter(status=DeliveryStatus.SENT, sent_at=now),
@@ -583,6 +690,7 @@ def _log_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> None
         source_id=campaign.pk,
         created_at=now,
     )
+    _count(batch.run_id, sent=sent)
 
 
 def _send_narrowcast(campaign: Campaign, batch: SendBatch, messages: list) -> bool:
@@ -602,10 +710,7 @@ def _send_narrowcast(campaign: Campaign, batch: SendBatch, messages: list) -> bo
         SendBatch.objects.filter(pk=batch.pk).update(error=failure)
         _count(batch.run_id, failed=failed)
         return True
-    now = timezone.now()
-    sent = deliveries.update(status=DeliveryStatus.SENT, sent_at=now)  # request id: the batch's
-    _log_sent(campaign, batch, messages, now)
-    _count(batch.run_id, sent=sent)
+    _record_sent(campaign, batch, messages, timezone.now())  # request id: the batch's
     return True
 
 

@@ -5,7 +5,7 @@
   partial unique index needs, nor say which rows it wrote).
 - ``rows_insert_for_each``: ``INSERT ... SELECT`` one row per row of a query, written by the
   database itself (a campaign logs one message per recipient without any row passing through
-  Python).
+  Python); ``rows_insert_select`` gives such a statement for a larger one to include.
 - ``rows_copy``: many rows from Python by ``COPY``, several times faster than ``INSERT``.
 - ``rows_update``: each row its own values, in one ``UPDATE ... FROM unnest(...)``.
 """
@@ -143,29 +143,29 @@ def _rows_insert_new_values(model, fields, records, returning) -> list[tuple]:
     return inserted
 
 
-def rows_insert_for_each(
-    model: type[models.Model], *, each: QuerySet, column: str, field: str, row: dict
-) -> int:
-    """Insert one row of ``model`` per row of the query ``each``, in one statement the database
-    runs by itself; returns how many rows were written.
+def rows_insert_select(
+    model: type[models.Model], *, source: str, expressions: dict[str, str], row: dict
+) -> tuple[str, list]:
+    """The statement ``INSERT INTO <model> (...) SELECT ... FROM <source>`` and its parameters,
+    for the database to write one row per row of ``source`` (a subquery, or a name a larger
+    statement defines).
 
-    The attname ``column`` takes the value of ``each``'s field ``field`` (``member_id`` from a
-    query of deliveries, say); every other field takes its value from ``row`` (attnames to
-    Python values, the same for every row) or its default, as ``save`` would give it.
+    The attnames in ``expressions`` take those SQL expressions over ``source``; every other
+    field takes its value from ``row`` (attnames to Python values, the same for every row) or
+    its default, as ``save`` would give it. ``source`` and ``expressions`` are the caller's own
+    SQL, never input; values are parameters (``%s``, in the statement's order).
     """
     ops = connection.ops
     fields, defaults, varying = _fields_and_defaults(model)
-    unknown = (row.keys() | {column}) - defaults.keys()
+    unknown = (row.keys() | expressions.keys()) - defaults.keys()
     if unknown:
         raise ValueError(f"{model._meta.label} has no fields {sorted(unknown)}")
-    if varying - row.keys() - {column}:
+    if varying - row.keys() - expressions.keys():
         raise ValueError(f"give {sorted(varying - row.keys())}: their default differs per row")
-    source = each.model._meta.pk if field == "pk" else each.model._meta.get_field(field)
-    sub_sql, sub_params = each.order_by().values_list(field).query.sql_with_params()
     selected, params = [], []
     for target in fields:
-        if target.attname == column:
-            selected.append(f"each_row.{ops.quote_name(source.column)}")
+        if target.attname in expressions:
+            selected.append(expressions[target.attname])
         else:
             selected.append("%s")
             params.append(
@@ -176,7 +176,28 @@ def rows_insert_for_each(
     columns = ", ".join(ops.quote_name(f.column) for f in fields)
     sql = (
         f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) "  # noqa: S608
-        f"SELECT {', '.join(selected)} FROM ({sub_sql}) each_row"
+        f"SELECT {', '.join(selected)} FROM {source}"
+    )
+    return sql, params
+
+
+def rows_insert_for_each(
+    model: type[models.Model], *, each: QuerySet, column: str, field: str, row: dict
+) -> int:
+    """Insert one row of ``model`` per row of the query ``each``, in one statement the database
+    runs by itself; returns how many rows were written.
+
+    The attname ``column`` takes the value of ``each``'s field ``field`` (``member_id`` from a
+    query of deliveries, say); every other field takes its value from ``row`` (attnames to
+    Python values, the same for every row) or its default, as ``save`` would give it.
+    """
+    source = each.model._meta.pk if field == "pk" else each.model._meta.get_field(field)
+    sub_sql, sub_params = each.order_by().values_list(field).query.sql_with_params()
+    sql, params = rows_insert_select(
+        model,
+        source=f"({sub_sql}) each_row",
+        expressions={column: f"each_row.{connection.ops.quote_name(source.column)}"},
+        row=row,
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*params, *sub_params])

@@ -1,8 +1,9 @@
 """The conversation log: writing what members sent us and what we send them.
 
 Every outbound message of every feature goes through ``message_send`` (or, for senders with
-their own pipeline, ``messages_record_outbound`` and, in bulk, ``messages_log_sent`` and
-``messages_log_sent_each``), so a member's page shows their whole history.
+their own pipeline, ``messages_record_outbound`` and, in bulk, ``messages_log_sent``,
+``messages_log_sent_sql`` and ``messages_log_sent_each``), so a member's page shows their
+whole history.
 """
 
 import datetime as dt
@@ -18,7 +19,7 @@ from linebot.client import client_for_channel
 from linebot.errors import LineApiError, LineBadRequest
 from linebot.validation import validate_messages
 
-from .bulk import rows_copy, rows_insert_for_each, rows_insert_new
+from .bulk import rows_copy, rows_insert_for_each, rows_insert_new, rows_insert_select
 from .models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -190,6 +191,45 @@ def messages_log_sent(
             ),
         )
     return written
+
+
+def messages_log_sent_sql(
+    *,
+    channel_id: int,
+    members: str,
+    messages: Sequence[dict],
+    source: str,
+    source_id: int | None,
+    created_at: dt.datetime,
+) -> tuple[str, list]:
+    """PostgreSQL: the statement (and parameters) logging ``messages`` as sent to each member of
+    ``members``, the name of a larger statement's ``WITH`` query with a ``member_id`` column:
+    a multicast marks its deliveries sent and logs them in one statement. Every message object
+    is a row; the objects travel as three array parameters, so the statement's text is the
+    same for every batch (PostgreSQL plans it once per connection)."""
+    from psycopg.types.json import Jsonb
+
+    row = _outbound_row(
+        {}, channel_id=channel_id, source=source, source_id=source_id, created_at=created_at
+    )
+    per_message = {"message_type": "m.message_type", "payload": "m.payload", "text": "m.text"}
+    for name in per_message:
+        row.pop(name)
+    sql, params = rows_insert_select(
+        Message,
+        source=(
+            f"{members} CROSS JOIN unnest(%s::varchar[], %s::jsonb[], %s::text[]) "
+            "AS m(message_type, payload, text)"
+        ),
+        expressions={"member_id": f"{members}.member_id", **per_message},
+        row=row,
+    )
+    params += [
+        [payload.get("type", "") for payload in messages],
+        [Jsonb(payload) for payload in messages],
+        [message_readable_text(payload) for payload in messages],
+    ]
+    return sql, params
 
 
 def messages_log_sent_each(
