@@ -18,12 +18,12 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import (
     Case,
     Count,
@@ -216,47 +216,120 @@ def _targets_marked(campaign: Campaign) -> QuerySet | None:
     )
 
 
-def _deliveries_write_all(
-    campaign: Campaign, run: CampaignRun, targets: QuerySet, size: int
-) -> int:
-    """Every target's delivery in one ``INSERT ... SELECT`` the database runs by itself.
+# Recipients are resolved in member id order a chunk of targets at a time, each chunk committed
+# with the batches it completes, so senders work on those while the rest is written: the first
+# chunk small (the first batches go out within a fraction of a second), each next one twice as
+# large up to the largest (a million targets: a dozen statements).
+RESOLVE_CHUNK_FIRST = 5_000
+RESOLVE_CHUNK_MAX = 100_000
 
-    Eligible targets, numbered in member id order, are pending in batch ``(n - 1) // size + 1``
-    up to the run's send limit and skipped for the quota after it; the others are skipped with
-    their reason. Returns how many are to be sent.
+
+def _deliveries_write_chunk(
+    campaign: Campaign, run: CampaignRun, targets: QuerySet, size: int, chunk: int
+) -> tuple[int, int, int | None]:
+    """The deliveries of the next ``chunk`` targets after member ``run.resolved_through``, in one
+    ``INSERT ... SELECT`` the database runs by itself.
+
+    Eligible targets, numbered on from ``run.resolved_count`` in member id order, are pending in
+    batch ``(n - 1) // size + 1`` up to the run's send limit and skipped for the quota after
+    it; the others are skipped with their reason. Returns (rows written, rows to send, the
+    last member id written or None).
     """
     ops = connection.ops
-    sql, params = targets.order_by().query.sql_with_params()
+    if run.resolved_through is not None:
+        targets = targets.filter(pk__gt=run.resolved_through)
+    sql, params = targets[:chunk].query.sql_with_params()
     send = "t.eligible = 1"
     limit_params: list = []
     if run.send_limit is not None:
-        send += " AND t.rn <= %s"
-        limit_params = [run.send_limit]
+        send += " AND %s + t.rn <= %s"
+        limit_params = [run.resolved_count, run.send_limit]
     columns = ["campaign_id", "run_id", "member_id", "batch_number", "status", "reason"]
     columns += ["request_id", "error"]
     table = ops.quote_name(Delivery._meta.db_table)
     # Identifiers come from the model, reasons from our own choices; values are parameters.
-    statement = (
+    insert = (
         f"INSERT INTO {table} ({', '.join(map(ops.quote_name, columns))}) "  # noqa: S608
         f"SELECT %s, %s, t.id, "
-        f"CASE WHEN {send} THEN (t.rn - 1) / %s + 1 END, "
+        f"CASE WHEN {send} THEN (%s + t.rn - 1) / %s + 1 END, "
         f"CASE WHEN {send} THEN '{DeliveryStatus.PENDING}' ELSE '{DeliveryStatus.SKIPPED}' END, "
         f"CASE WHEN {send} THEN '' WHEN t.eligible = 1 THEN '{SkipReason.QUOTA}' "
         f"ELSE {_SKIP_REASON_SQL} END, '', '' "
         f"FROM (SELECT base.*, ROW_NUMBER() OVER (PARTITION BY base.eligible ORDER BY base.id) "
         f"AS rn FROM ({sql}) base) t"
     )
+    values = [campaign.pk, run.pk, *limit_params, run.resolved_count, size]
+    values += [*limit_params, *limit_params, *params]
     with connection.cursor() as cursor:
-        cursor.execute(
-            statement,
-            [campaign.pk, run.pk, *limit_params, size, *limit_params, *limit_params, *params],
-        )
-    to_send = Delivery.objects.filter(run=run).aggregate(n=Count("batch_number"))["n"]
-    SendBatch.objects.bulk_create(
-        SendBatch(campaign=campaign, run=run, number=number)
-        for number in range(1, (to_send + size - 1) // size + 1)
-    )
-    return to_send
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                f"WITH written AS ({insert} RETURNING member_id, batch_number) "  # noqa: S608
+                "SELECT count(*), count(batch_number), max(member_id) FROM written",
+                values,
+            )
+            return cursor.fetchone()
+        cursor.execute(insert, values)
+    written = Delivery.objects.filter(run=run, member_id__gt=run.resolved_through or 0)
+    totals = written.aggregate(n=Count("pk"), to_send=Count("batch_number"), last=Max("member_id"))
+    return totals["n"], totals["to_send"], totals["last"]
+
+
+@dataclass(frozen=True)
+class _Resolved:
+    """What one chunk did: batches ready to send in all, and whether the run is resolved."""
+
+    batches: int
+    done: bool
+
+
+def _resolve_chunk(
+    campaign: Campaign, run_id: int, targets: QuerySet, size: int, chunk: int
+) -> _Resolved | None:
+    """Resolve the next chunk of the run's targets in its own transaction: their deliveries,
+    the batches they complete (all that are left after the last chunk), the run's progress and
+    the counts. None when there was nothing to do: the run was resolved already, or the
+    campaign was cancelled, or another preparer wrote the same chunk first (the chunk is then
+    rolled back; exactly one of them resolves each member)."""
+    try:
+        with transaction.atomic():
+            run = CampaignRun.objects.get(pk=run_id)
+            if run.prepared_at is not None:
+                return None
+            written, to_send, last = _deliveries_write_chunk(campaign, run, targets, size, chunk)
+            resolved = run.resolved_count + to_send
+            done = written < chunk
+            made = SendBatch.objects.filter(run_id=run_id).aggregate(n=Max("number"))["n"] or 0
+            ready = -(-resolved // size) if done else resolved // size
+            SendBatch.objects.bulk_create(
+                SendBatch(campaign=campaign, run_id=run_id, number=number)
+                for number in range(made + 1, ready + 1)
+            )
+            counts = {
+                "total_count": F("total_count") + written,
+                "skipped_count": F("skipped_count") + (written - to_send),
+            }
+            # The run's row, then the campaign's, as a sender's counts take them.
+            moved = CampaignRun.objects.filter(
+                pk=run_id,
+                resolved_through=run.resolved_through,
+                resolved_count=run.resolved_count,
+            ).update(
+                resolved_through=last if last is not None else run.resolved_through,
+                resolved_count=resolved,
+                prepared_at=timezone.now() if done else None,
+                **counts,
+            )
+            live = Campaign.objects.filter(
+                pk=campaign.pk,
+                current_run_id=run_id,
+                status__in=(CampaignStatus.SENDING, CampaignStatus.PAUSED),
+            ).update(**counts)
+            if not (moved and live):
+                transaction.set_rollback(True)
+                return None
+    except IntegrityError:
+        return None  # another preparer's chunk holds these members
+    return _Resolved(batches=ready, done=done)
 
 
 def _deliveries_write_split(
@@ -320,44 +393,70 @@ def _deliveries_write_split(
     return count
 
 
-def campaign_prepare(campaign: Campaign) -> int:
+def campaign_prepare(campaign: Campaign, *, on_batches: Callable[[], None] | None = None) -> int:
     """Resolve the current run's recipients once; write their Delivery rows and batches.
 
     Targets who blocked us, are not friends, opted out or are over the frequency cap get a
     skipped row with the reason; so do recipients past the run's send limit (reason "quota"),
-    who are the last by member id. One query resolves them, in one transaction; without A/B
-    variants or a holdout the database writes every row itself. Runs once per run
-    (``prepared_at``); returns the number of members to message.
+    who are the last by member id. Without A/B variants or a holdout the database writes every
+    row itself, a chunk of targets at a time in member id order (``_resolve_chunk``), and
+    ``on_batches`` is called once the first batches are committed, so that sending starts
+    while the rest is written; an A/B test's recipients are written in one transaction. Runs
+    once per run (``prepared_at``), and carries on where a stopped preparer left off; returns
+    the number of members to message.
     """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
         run = _run_for(campaign)
         if run.prepared_at is not None:
-            return run.total_count - run.skipped_count
+            return run.resolved_count
         # Committed durably (unlike a batch's outcome): the batches' retry keys must survive.
         size = PUSH_BATCH_SIZE if campaign_is_personalized(campaign) else MAX_MULTICAST_RECIPIENTS
         if campaign_uses_narrowcast(campaign):
             size = NARROWCAST_BATCH_SIZE
         targets = _targets_marked(campaign)
-        count = 0
-        if targets is not None:
-            if campaign.holdout_percent or campaign.variants.exists():
-                count = _deliveries_write_split(campaign, run, targets, size)
-            else:
-                count = _deliveries_write_all(campaign, run, targets, size)
-        total = Delivery.objects.filter(run=run).count()
         now = timezone.now()
-        counts = {"total_count": total, "skipped_count": total - count}
-        CampaignRun.objects.filter(pk=run.pk).update(prepared_at=now, **counts)
-        Campaign.objects.filter(pk=campaign.pk).update(
-            started_at=now,
-            status=CampaignStatus.SENDING,
-            current_run=run,
-            sent_count=0,
-            failed_count=0,
-            **counts,
-        )
-    return count
+        if run.resolved_through is None:  # nothing resolved yet: the run starts now
+            Campaign.objects.filter(pk=campaign.pk).update(
+                started_at=now,
+                status=CampaignStatus.SENDING,
+                current_run=run,
+                sent_count=0,
+                failed_count=0,
+                total_count=0,
+                skipped_count=0,
+            )
+        split = campaign.holdout_percent or campaign.variants.exists()
+        if targets is None or split:
+            count = 0
+            if targets is not None:
+                count = _deliveries_write_split(campaign, run, targets, size)
+            total = Delivery.objects.filter(run=run).count()
+            counts = {"total_count": total, "skipped_count": total - count}
+            CampaignRun.objects.filter(pk=run.pk).update(
+                prepared_at=now, resolved_count=count, **counts
+            )
+            Campaign.objects.filter(pk=campaign.pk).update(**counts)
+            return count
+    chunk = RESOLVE_CHUNK_FIRST
+    while (resolved := _resolve_chunk(campaign, run.pk, targets, size, chunk)) is not None:
+        if on_batches is not None and resolved.batches:
+            on_batches()
+            on_batches = None
+        if resolved.done:
+            break
+        chunk = min(chunk * 2, RESOLVE_CHUNK_MAX)
+    return CampaignRun.objects.values_list("resolved_count", flat=True).get(pk=run.pk)
+
+
+def campaign_resolving(campaign_id: int) -> bool:
+    """Whether the campaign is sending a run whose recipients are still being written."""
+    return Campaign.objects.filter(
+        pk=campaign_id,
+        status=CampaignStatus.SENDING,
+        current_run__isnull=False,
+        current_run__prepared_at__isnull=True,
+    ).exists()
 
 
 def _is_transient(error: LineApiError) -> bool:
@@ -557,6 +656,8 @@ def campaign_send_batch(
 # A sender works this long before it queues itself again: campaigns, webhooks and steps that
 # share workers take turns, and no task runs near the broker's visibility timeout.
 SENDER_SECONDS = 20.0
+# How often a sender that caught up with the preparer looks for its next batches.
+RESOLVING_POLL_SECONDS = 0.02
 
 
 def campaign_send_pending(*, campaign_id: int, seconds: float = SENDER_SECONDS) -> str:
@@ -573,6 +674,10 @@ def campaign_send_pending(*, campaign_id: int, seconds: float = SENDER_SECONDS) 
         if sent.outcome == "stopped":
             return sent.outcome
         if sent.outcome == "none":
+            if campaign_resolving(campaign_id):
+                # The preparer is still writing batches; they come after the last one taken.
+                time.sleep(RESOLVING_POLL_SECONDS)
+                continue
             if after is not None:
                 after = None  # one more look from the start: a batch another sender left
                 continue
@@ -584,7 +689,10 @@ def campaign_send_pending(*, campaign_id: int, seconds: float = SENDER_SECONDS) 
 
 def campaign_senders(campaign: Campaign) -> int:
     """How many senders to queue for the campaign's pending batches: one per batch, up to
-    ``CAMPAIGN_SENDERS`` (as many as there are workers to send in parallel)."""
+    ``CAMPAIGN_SENDERS`` (as many as there are workers to send in parallel); that many while
+    the recipients are still being resolved."""
+    if campaign_resolving(campaign.pk):
+        return settings.CAMPAIGN_SENDERS  # more batches are on their way
     pending = campaign.batches.filter(status=SendBatchStatus.PENDING).count()
     return min(pending, settings.CAMPAIGN_SENDERS)
 
@@ -654,8 +762,10 @@ def _record_sent_sql() -> str:
         f"AND status = '{DeliveryStatus.PENDING}' RETURNING member_id), "
         "logged AS ({log}), counted AS (SELECT count(*) AS n FROM sent), "
         f"run_counted AS (UPDATE {runs} SET sent_count = sent_count + counted.n "
-        "FROM counted WHERE id = %s) "
-        f"UPDATE {campaigns} SET sent_count = sent_count + counted.n FROM counted "
+        "FROM counted WHERE id = %s RETURNING counted.n) "
+        # Reading what the run's update returned makes it lock the run's row before the
+        # campaign's, the order every writer of both keeps (no deadlock).
+        f"UPDATE {campaigns} SET sent_count = sent_count + run_counted.n FROM run_counted "
         "WHERE current_run_id = %s"
     )
 

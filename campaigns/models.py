@@ -476,6 +476,14 @@ class CampaignRun(models.Model):
     skipped_count = models.PositiveIntegerField(_("skipped"), default=0)
     started_at = models.DateTimeField(_("started"), auto_now_add=True)
     prepared_at = models.DateTimeField(_("recipients resolved"), null=True, blank=True)
+    # Recipients are resolved in member id order a chunk at a time (campaigns.delivery): how
+    # far that has got, and how many of them are to be sent to so far.
+    resolved_through = models.BigIntegerField(
+        _("resolved up to member"), null=True, blank=True, editable=False
+    )
+    resolved_count = models.PositiveIntegerField(
+        _("recipients to send to so far"), default=0, editable=False
+    )
     finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
 
     class Meta:

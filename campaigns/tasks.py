@@ -1,4 +1,5 @@
 from celery import shared_task
+from django.db import OperationalError
 
 from members.models import Member
 
@@ -27,17 +28,34 @@ def send_auto_reply(
         )
 
 
-@shared_task(ignore_result=True, acks_late=True)
+# A preparer that meets a deadlock or a lost connection carries on where it stopped.
+@shared_task(
+    ignore_result=True,
+    acks_late=True,
+    autoretry_for=(OperationalError,),
+    retry_backoff=True,
+    max_retries=8,
+)
 def send_campaign(campaign_id: int) -> None:
-    """Resolve the recipients (once) and queue the senders of the pending batches; safe to run
-    again (a resumed campaign comes back here)."""
+    """Resolve the recipients (once) and queue the senders of the pending batches as soon as
+    the first are written; safe to run again (a resumed campaign comes back here, and a
+    preparer that stopped is carried on)."""
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None or campaign.status != CampaignStatus.SENDING:
         return
-    campaign_prepare(campaign)
+    queued = False
+
+    def senders_queue() -> None:
+        nonlocal queued
+        if not queued:
+            queued = True
+            for _ in range(campaign_senders(campaign)):
+                send_campaign_batches.delay(campaign_id)
+
+    # Senders start on the first batches while the rest of the recipients are written.
+    campaign_prepare(campaign, on_batches=senders_queue)
     campaign_finish_if_done(campaign_id)
-    for _ in range(campaign_senders(campaign)):
-        send_campaign_batches.delay(campaign_id)
+    senders_queue()
 
 
 def _retry_later(task, error: BatchRetry):
