@@ -534,13 +534,19 @@ def _batch_claim(
 def _pg_statement(sql: str, params: Sequence):
     """Run a statement of the sending path on PostgreSQL with its values bound by the server and
     prepared: each is run once per batch with the same text, so PostgreSQL plans it once per
-    connection instead of every time (planning cost as much as running the small ones).
-    Inside the caller's transaction; answers the cursor."""
+    connection instead of every time (planning cost as much as running the small ones; a
+    connection pooler between us and PostgreSQL must keep prepared statements, as PgBouncer
+    does from 1.21 with ``max_prepared_statements``). Inside the caller's transaction;
+    answers the cursor, for the caller to close."""
     import psycopg
 
     connection.ensure_connection()
     cursor = psycopg.Cursor(connection.connection)
-    cursor.execute(sql, params, prepare=True)
+    try:
+        cursor.execute(sql, params, prepare=True)
+    except BaseException:
+        cursor.close()
+        raise
     return cursor
 
 
@@ -571,7 +577,8 @@ def _multicast_claim(
     ids, in one round trip; its COMMIT then returns without waiting for the disk (see
     ``_commit_without_waiting_for_disk``). None when there is no batch to take."""
     run_id, number = after if after is not None else (None, 0)
-    row = _pg_statement(_multicast_claim_sql(), [campaign_id, run_id, number]).fetchone()
+    with _pg_statement(_multicast_claim_sql(), [campaign_id, run_id, number]) as cursor:
+        row = cursor.fetchone()
     if row is None:
         return None
     batch_id, run_id, number, retry_key, variant_id, _setting, user_ids = row
@@ -786,7 +793,7 @@ def _record_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> N
         _pg_statement(
             _record_sent_sql().replace("{log}", log_sql),
             [now, batch.run_id, batch.number, *log_params, batch.run_id, batch.run_id],
-        )
+        ).close()
         return
     sent = batch.deliveries.filter(status=DeliveryStatus.PENDING).update(
         status=DeliveryStatus.SENT, sent_at=now
