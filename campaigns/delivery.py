@@ -48,7 +48,7 @@ from members.segments import segment_compile
 from members.tracking import track_links
 
 from .abtests import HOLDOUT, Splitter, variant_templates
-from .frequency import over_cap_member_ids, quiet_hours_end
+from .frequency import channel_has_frequency_cap, over_cap_member_ids, quiet_hours_end
 from .models import (
     Campaign,
     CampaignRun,
@@ -225,10 +225,10 @@ RESOLVE_CHUNK_MAX = 100_000
 
 
 def _deliveries_write_chunk(
-    campaign: Campaign, run: CampaignRun, targets: QuerySet, size: int, chunk: int
+    campaign: Campaign, run: CampaignRun, targets: QuerySet, size: int, chunk: int | None
 ) -> tuple[int, int, int | None]:
-    """The deliveries of the next ``chunk`` targets after member ``run.resolved_through``, in one
-    ``INSERT ... SELECT`` the database runs by itself.
+    """The deliveries of the next ``chunk`` targets (None: all) after member
+    ``run.resolved_through``, in one ``INSERT ... SELECT`` the database runs by itself.
 
     Eligible targets, numbered on from ``run.resolved_count`` in member id order, are pending in
     batch ``(n - 1) // size + 1`` up to the run's send limit and skipped for the quota after
@@ -238,7 +238,9 @@ def _deliveries_write_chunk(
     ops = connection.ops
     if run.resolved_through is not None:
         targets = targets.filter(pk__gt=run.resolved_through)
-    sql, params = targets[:chunk].query.sql_with_params()
+    if chunk is not None:
+        targets = targets[:chunk]
+    sql, params = targets.query.sql_with_params()
     send = "t.eligible = 1"
     limit_params: list = []
     if run.send_limit is not None:
@@ -283,7 +285,7 @@ class _Resolved:
 
 
 def _resolve_chunk(
-    campaign: Campaign, run_id: int, targets: QuerySet, size: int, chunk: int
+    campaign: Campaign, run_id: int, targets: QuerySet, size: int, chunk: int | None
 ) -> _Resolved | None:
     """Resolve the next chunk of the run's targets in its own transaction: their deliveries,
     the batches they complete (all that are left after the last chunk), the run's progress and
@@ -297,7 +299,7 @@ def _resolve_chunk(
                 return None
             written, to_send, last = _deliveries_write_chunk(campaign, run, targets, size, chunk)
             resolved = run.resolved_count + to_send
-            done = written < chunk
+            done = chunk is None or written < chunk
             made = SendBatch.objects.filter(run_id=run_id).aggregate(n=Max("number"))["n"] or 0
             ready = -(-resolved // size) if done else resolved // size
             SendBatch.objects.bulk_create(
@@ -401,7 +403,8 @@ def campaign_prepare(campaign: Campaign, *, on_batches: Callable[[], None] | Non
     who are the last by member id. Without A/B variants or a holdout the database writes every
     row itself, a chunk of targets at a time in member id order (``_resolve_chunk``), and
     ``on_batches`` is called once the first batches are committed, so that sending starts
-    while the rest is written; an A/B test's recipients are written in one transaction. Runs
+    while the rest is written (in one statement under a frequency cap); an A/B test's
+    recipients are written in one transaction. Runs
     once per run (``prepared_at``), and carries on where a stopped preparer left off; returns
     the number of members to message.
     """
@@ -438,7 +441,10 @@ def campaign_prepare(campaign: Campaign, *, on_batches: Callable[[], None] | Non
             )
             Campaign.objects.filter(pk=campaign.pk).update(**counts)
             return count
-    chunk = RESOLVE_CHUNK_FIRST
+    # The frequency cap's subquery reads the channel's last days of marketing messages; once
+    # per chunk it would read them a dozen times, so a capped send is resolved in one go.
+    capped = campaign.apply_frequency_cap and channel_has_frequency_cap(campaign.channel_id)
+    chunk = None if capped else RESOLVE_CHUNK_FIRST
     while (resolved := _resolve_chunk(campaign, run.pk, targets, size, chunk)) is not None:
         if on_batches is not None and resolved.batches:
             on_batches()

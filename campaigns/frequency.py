@@ -47,6 +47,11 @@ def _marketing_sends(policy: SendingPolicy, now: dt.datetime | None) -> QuerySet
     )
 
 
+def channel_has_frequency_cap(channel: Channel | int) -> bool:
+    policy = sending_policy(channel)
+    return policy is not None and policy.frequency_cap_count is not None
+
+
 def over_cap_member_ids(channel: Channel | int, *, now: dt.datetime | None = None) -> QuerySet:
     """Ids of the channel's members at or over its cap, as a subquery for ``id__in``.
 

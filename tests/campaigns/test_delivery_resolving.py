@@ -14,6 +14,7 @@ from campaigns.models import (
     DeliveryStatus,
     SendBatch,
     SendBatchStatus,
+    SendingPolicy,
     SkipReason,
 )
 from members.models import FriendStatus, Member
@@ -132,3 +133,18 @@ def test_cancelling_while_recipients_are_written_stops_the_preparer(db, small_ch
     assert not rows.filter(status=DeliveryStatus.PENDING).exists()
     assert rows.filter(reason=SkipReason.CANCELLED).count() == 4
     assert not SendBatch.objects.filter(campaign=campaign, status=SendBatchStatus.PENDING).exists()
+
+
+def test_a_send_under_a_frequency_cap_is_resolved_in_one_statement(db, small_chunks):
+    """The cap's subquery reads the channel's recent marketing messages: once, not per chunk."""
+    channel = ChannelFactory()
+    targets(channel)
+    SendingPolicy.objects.create(channel=channel, frequency_cap_count=3, frequency_cap_days=7)
+    campaign = campaign_for(channel, [{"type": "text", "text": "hi"}])
+    campaign_send(campaign)
+    seen = []
+
+    campaign_prepare(campaign, on_batches=lambda: seen.append(campaign.runs.get().prepared_at))
+
+    assert len(seen) == 1 and seen[0] is not None  # the first batches came with the last
+    assert [len(batch) for batch in batches_of(campaign)] == [4, 4, 4, 4, 4, 3]
