@@ -1,8 +1,10 @@
 """Sending a campaign: recipients by one query, Delivery rows in bulk, then LINE requests.
 
 The database does the bulk work itself: one ``INSERT ... SELECT`` resolves a run's recipients
-and writes every delivery with its batch number (or skip reason), and a multicast batch marks
-its rows sent and logs its messages with one statement each; no row passes through Python.
+and writes every delivery with its batch number (or skip reason), a chunk of targets at a time
+so that sending starts at once, and a multicast batch marks its rows sent with one statement
+and logs its messages once for all its members (their deliveries say who received it); no row
+passes through Python.
 Identical content goes by multicast, 500 members a request, with the batch's retry key stored
 before the call; personalised content goes by push, each with a key derived from the batch's
 and the member. Senders take pending batches one after another; a batch is sent inside a
@@ -42,7 +44,7 @@ from linebot.client import client_for_channel
 from linebot.endpoints import MAX_MULTICAST_RECIPIENTS
 from linebot.errors import LineApiError, LineRateLimited, LineServerError, LineTransportError
 from members.bulk import rows_copy, rows_update
-from members.conversations import messages_log_sent, messages_log_sent_each, messages_log_sent_sql
+from members.conversations import messages_log_sent_each, messages_log_shared
 from members.models import FriendStatus, Member, MessageSource
 from members.segments import segment_compile
 from members.tracking import track_links
@@ -736,8 +738,8 @@ def _send_multicast(
     campaign: Campaign, batch: SendBatch, messages: list, *, user_ids: list[str] | None = None
 ) -> bool:
     """One multicast of the batch's pending members (``user_ids`` if the claim read them); their
-    rows and log written by the database. LINE's request id is left on ``batch`` for the
-    caller to store."""
+    rows marked by the database, the messages logged once (``_record_sent``). LINE's request id
+    is left on ``batch`` for the caller to store."""
     pending = batch.deliveries.filter(status=DeliveryStatus.PENDING)
     if user_ids is None:
         user_ids = list(pending.order_by().values_list("member__line_user_id", flat=True))
@@ -772,48 +774,41 @@ def _record_sent_sql() -> str:
     return (
         f"WITH sent AS (UPDATE {deliveries} SET status = '{DeliveryStatus.SENT}', "  # noqa: S608
         "sent_at = %s WHERE run_id = %s AND batch_number = %s "
-        f"AND status = '{DeliveryStatus.PENDING}' RETURNING member_id), "
-        "logged AS ({log}), counted AS (SELECT count(*) AS n FROM sent), "
+        f"AND status = '{DeliveryStatus.PENDING}' RETURNING 1), "
+        "counted AS (SELECT count(*) AS n FROM sent), "
         f"run_counted AS (UPDATE {runs} SET sent_count = sent_count + counted.n "
-        "FROM counted WHERE id = %s RETURNING counted.n) "
+        "FROM counted WHERE id = %s RETURNING counted.n), "
         # Reading what the run's update returned makes it lock the run's row before the
         # campaign's, the order every writer of both keeps (no deadlock).
-        f"UPDATE {campaigns} SET sent_count = sent_count + run_counted.n FROM run_counted "
-        "WHERE current_run_id = %s"
+        f"campaign_counted AS (UPDATE {campaigns} SET sent_count = sent_count + run_counted.n "
+        "FROM run_counted WHERE current_run_id = %s) "
+        "SELECT n FROM counted"
     )
 
 
 def _record_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> None:
-    """Mark the batch's pending rows sent at ``now``, log the messages for each of them and add
-    them to the counts. PostgreSQL does it all in one statement (the rows marked sent are the
-    rows logged); other databases in three."""
+    """Mark the batch's pending rows sent at ``now``, add them to the counts and log the
+    messages once for all of them (``messages_log_shared``: the batch's key names the send,
+    and its members' deliveries say who received it). PostgreSQL marks and counts in one
+    statement; other databases in three."""
     if connection.vendor == "postgresql":
-        log_sql, log_params = messages_log_sent_sql(
+        params = [now, batch.run_id, batch.number, batch.run_id, batch.run_id]
+        with _pg_statement(_record_sent_sql(), params) as cursor:
+            (sent,) = cursor.fetchone()
+    else:
+        sent = batch.deliveries.filter(status=DeliveryStatus.PENDING).update(
+            status=DeliveryStatus.SENT, sent_at=now
+        )
+        _count(batch.run_id, sent=sent)
+    if sent:
+        messages_log_shared(
             channel_id=campaign.channel_id,
-            members="sent",
+            audience_key=batch.retry_key,
             messages=messages,
             source=MessageSource.CAMPAIGN,
             source_id=campaign.pk,
             created_at=now,
         )
-        _pg_statement(
-            _record_sent_sql().replace("{log}", log_sql),
-            [now, batch.run_id, batch.number, *log_params, batch.run_id, batch.run_id],
-        ).close()
-        return
-    sent = batch.deliveries.filter(status=DeliveryStatus.PENDING).update(
-        status=DeliveryStatus.SENT, sent_at=now
-    )
-    messages_log_sent(
-        channel_id=campaign.channel_id,
-        members=batch.deliveries.filter(status=DeliveryStatus.SENT, sent_at=now),
-        member_field="member_id",
-        messages=messages,
-        source=MessageSource.CAMPAIGN,
-        source_id=campaign.pk,
-        created_at=now,
-    )
-    _count(batch.run_id, sent=sent)
 
 
 def _send_narrowcast(campaign: Campaign, batch: SendBatch, messages: list) -> bool:

@@ -2,8 +2,10 @@
 
 The cap counts *sends*, not message objects: a campaign of three bubbles is one marketing
 message to the member. Every send writes its messages to the conversation log with one
-timestamp (``members.conversations``), so distinct timestamps of a member's outbound marketing
-messages are their sends. Failed messages do not count.
+timestamp (``members.conversations``), and a campaign's deliveries carry the same time, so
+distinct timestamps of a member's marketing messages and campaign deliveries are their sends
+(a multicast is logged once for all its members: its deliveries count it). Failed messages do
+not count.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from django.db.models import Count, QuerySet
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from linebot.models import Channel
 from members.models import Direction, Member, Message, MessageSource, MessageStatus
 
-from .models import SendingPolicy
+from .models import CampaignRun, Delivery, DeliveryStatus, SendingPolicy
 
 JAPAN = ZoneInfo("Asia/Tokyo")
 
@@ -31,19 +34,43 @@ def sending_policy(channel: Channel | int) -> SendingPolicy | None:
     return SendingPolicy.objects.filter(channel_id=channel_id).first()
 
 
-def _marketing_sends(policy: SendingPolicy, now: dt.datetime | None) -> QuerySet:
+def _over_cap_sql(
+    policy: SendingPolicy, now: dt.datetime | None, member_id: int | None = None
+) -> RawSQL:
+    """Ids of members with at least the cap's number of sends in its window: the distinct
+    times of their marketing messages logged per member (steps, campaign pushes) together
+    with the times their campaign deliveries were sent (a multicast is logged once for all
+    its members; a push's delivery and log entry share their time, so it counts once)."""
     since = (now or timezone.now()) - dt.timedelta(days=policy.frequency_cap_days)
-    return (
-        Message.objects.filter(
-            channel_id=policy.channel_id,
-            direction=Direction.OUTBOUND,
-            source__in=MARKETING_SOURCES,
-            created_at__gte=since,
-        )
-        .exclude(status=MessageStatus.FAILED)
-        .values("member_id")
-        .annotate(sends=Count("created_at", distinct=True))
-        .filter(sends__gte=policy.frequency_cap_count)
+    logged = Message.objects.filter(
+        channel_id=policy.channel_id,
+        direction=Direction.OUTBOUND,
+        source__in=MARKETING_SOURCES,
+        member__isnull=False,
+        created_at__gte=since,
+    ).exclude(status=MessageStatus.FAILED)
+    # Runs that can have sent in the window; their deliveries are read by run.
+    runs = CampaignRun.objects.filter(campaign__channel_id=policy.channel_id).filter(
+        Q(finished_at__isnull=True) | Q(finished_at__gte=since)
+    )
+    delivered = Delivery.objects.filter(
+        run__in=runs.values("pk"), status=DeliveryStatus.SENT, sent_at__gte=since
+    )
+    if member_id is not None:
+        logged = logged.filter(member_id=member_id)
+        delivered = delivered.filter(member_id=member_id)
+    logged_sql, logged_params = (
+        logged.order_by().values_list("member_id", "created_at").query.sql_with_params()
+    )
+    sent_sql, sent_params = (
+        delivered.order_by().values_list("member_id", "sent_at").query.sql_with_params()
+    )
+    # Both queries are Django's own SQL (the UNION drops a push counted twice); the cap is a
+    # parameter.
+    return RawSQL(  # noqa: S611
+        f"SELECT sends.member_id FROM ({logged_sql} UNION {sent_sql}) sends "  # noqa: S608
+        "GROUP BY sends.member_id HAVING COUNT(*) >= %s",
+        (*logged_params, *sent_params, policy.frequency_cap_count),
     )
 
 
@@ -60,7 +87,7 @@ def over_cap_member_ids(channel: Channel | int, *, now: dt.datetime | None = Non
     policy = sending_policy(channel)
     if policy is None or policy.frequency_cap_count is None:
         return Member.objects.none().values_list("pk", flat=True)
-    return _marketing_sends(policy, now).values_list("member_id", flat=True)
+    return Member.objects.filter(id__in=_over_cap_sql(policy, now)).values_list("pk", flat=True)
 
 
 def member_is_over_cap(member: Member, *, now: dt.datetime | None = None) -> bool:
@@ -68,7 +95,8 @@ def member_is_over_cap(member: Member, *, now: dt.datetime | None = None) -> boo
     policy = sending_policy(member.channel_id)
     if policy is None or policy.frequency_cap_count is None:
         return False
-    return _marketing_sends(policy, now).filter(member_id=member.pk).exists()
+    over = _over_cap_sql(policy, now, member_id=member.pk)
+    return Member.objects.filter(pk=member.pk, id__in=over).exists()
 
 
 def quiet_hours_end(channel: Channel | int, at: dt.datetime) -> dt.datetime | None:

@@ -1,25 +1,26 @@
 """The conversation log: writing what members sent us and what we send them.
 
 Every outbound message of every feature goes through ``message_send`` (or, for senders with
-their own pipeline, ``messages_record_outbound`` and, in bulk, ``messages_log_sent``,
-``messages_log_sent_sql`` and ``messages_log_sent_each``), so a member's page shows their
-whole history.
+their own pipeline, ``messages_record_outbound`` and, in bulk, ``messages_log_sent_each`` per
+member and ``messages_log_shared`` once for many), so a member's page shows their whole
+history.
 """
 
 import datetime as dt
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from linebot.client import client_for_channel
 from linebot.errors import LineApiError, LineBadRequest
 from linebot.validation import validate_messages
 
-from .bulk import rows_copy, rows_insert_for_each, rows_insert_new, rows_insert_select
+from .bulk import rows_copy, rows_insert_new
 from .models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -159,30 +160,27 @@ def _outbound_row(payload: dict, *, channel_id: int, source: str, source_id, cre
     }
 
 
-def messages_log_sent(
+def messages_log_shared(
     *,
     channel_id: int,
-    members: QuerySet,
-    member_field: str,
+    audience_key: uuid.UUID,
     messages: Sequence[dict],
     source: str,
     source_id: int | None,
     created_at: dt.datetime,
 ) -> int:
-    """Log the same messages as sent to every member the query ``members`` yields (its field
-    ``member_field`` is the member id): a multicast's log, written by the database itself,
-    one statement per message object, no row passing through Python. Returns rows written.
+    """Log the same messages sent to many members at once (a multicast batch) as one entry per
+    message object, with no member and the send's ``audience_key``: writing a row per member
+    was the largest cost of a send (bench/README.md, fanout). The sender keeps who received
+    them and answers for it through ``shared_log_register``; a member's timeline reads these
+    entries with their own. Returns rows written.
 
     One send's messages share ``created_at``, which is how the frequency cap counts sends.
     """
-    written = 0
-    for payload in messages:
-        written += rows_insert_for_each(
-            Message,
-            each=members,
-            column="member_id",
-            field=member_field,
-            row=_outbound_row(
+    rows = [
+        Message(
+            audience_key=audience_key,
+            **_outbound_row(
                 payload,
                 channel_id=channel_id,
                 source=source,
@@ -190,46 +188,40 @@ def messages_log_sent(
                 created_at=created_at,
             ),
         )
-    return written
-
-
-def messages_log_sent_sql(
-    *,
-    channel_id: int,
-    members: str,
-    messages: Sequence[dict],
-    source: str,
-    source_id: int | None,
-    created_at: dt.datetime,
-) -> tuple[str, list]:
-    """PostgreSQL: the statement (and parameters) logging ``messages`` as sent to each member of
-    ``members``, the name of a larger statement's ``WITH`` query with a ``member_id`` column:
-    a multicast marks its deliveries sent and logs them in one statement. Every message object
-    is a row; the objects travel as three array parameters, so the statement's text is the
-    same for every batch (PostgreSQL plans it once per connection)."""
-    from psycopg.types.json import Jsonb
-
-    row = _outbound_row(
-        {}, channel_id=channel_id, source=source, source_id=source_id, created_at=created_at
-    )
-    per_message = {"message_type": "m.message_type", "payload": "m.payload", "text": "m.text"}
-    for name in per_message:
-        row.pop(name)
-    sql, params = rows_insert_select(
-        Message,
-        source=(
-            f"{members} CROSS JOIN unnest(%s::varchar[], %s::jsonb[], %s::text[]) "
-            "AS m(message_type, payload, text)"
-        ),
-        expressions={"member_id": f"{members}.member_id", **per_message},
-        row=row,
-    )
-    params += [
-        [payload.get("type", "") for payload in messages],
-        [Jsonb(payload) for payload in messages],
-        [message_readable_text(payload) for payload in messages],
+        for payload in messages
     ]
-    return sql, params
+    return len(Message.objects.bulk_create(rows))
+
+
+@dataclass(frozen=True)
+class SharedLogReader:
+    """How a sender that logs a send once for many members (``messages_log_shared``) answers who
+    received it: ``audience_keys(member_id)`` the keys of the sends a member received (a query
+    of one column), ``received(source_id)`` the members who received that source's messages
+    (a ``Q`` on members, for segments)."""
+
+    audience_keys: Callable[[int], QuerySet]
+    received: Callable[[int], Q]
+
+
+_shared_log_readers: dict[str, SharedLogReader] = {}
+
+
+def shared_log_register(source: str, reader: SharedLogReader) -> None:
+    """Called by the app that logs ``source``'s sends once for many (campaigns, at ready)."""
+    _shared_log_readers[source] = reader
+
+
+def shared_log_readers() -> dict[str, SharedLogReader]:
+    return dict(_shared_log_readers)
+
+
+def member_shared_messages(member_id: int) -> QuerySet:
+    """The entries logged once for many members that this member received."""
+    received = Q(pk__in=[])
+    for reader in _shared_log_readers.values():
+        received |= Q(audience_key__in=reader.audience_keys(member_id))
+    return Message.objects.filter(received, member__isnull=True)
 
 
 def messages_log_sent_each(

@@ -115,6 +115,7 @@ from django.utils.translation import gettext_lazy, ngettext
 
 from linebot.models import RichMenu
 
+from .conversations import shared_log_readers
 from .models import (
     Audience,
     AudienceEntry,
@@ -1063,15 +1064,22 @@ def _wrote_q(node, now) -> Q:
 
 
 def _received_campaign_q(node) -> Q:
-    received = Exists(
-        Message.objects.filter(
-            member=OuterRef("pk"),
-            direction=Direction.OUTBOUND,
-            source=MessageSource.CAMPAIGN,
-            source_id=_as_int(node["campaign"]),
-        ).exclude(status=MessageStatus.FAILED)
+    campaign_id = _as_int(node["campaign"])
+    received = Q(
+        Exists(
+            Message.objects.filter(
+                member=OuterRef("pk"),
+                direction=Direction.OUTBOUND,
+                source=MessageSource.CAMPAIGN,
+                source_id=campaign_id,
+            ).exclude(status=MessageStatus.FAILED)
+        )
     )
-    return Q(received) if node.get("happened", True) else ~Q(received)
+    # A multicast is logged once for all its members: the campaigns app says who received it.
+    reader = shared_log_readers().get(MessageSource.CAMPAIGN)
+    if reader is not None:
+        received |= reader.received(campaign_id)
+    return received if node.get("happened", True) else ~received
 
 
 def _clicked_q(node, now) -> Q:

@@ -6,6 +6,7 @@ from markupsafe import Markup
 
 from linebot.preview import render_message
 
+from .conversations import member_shared_messages
 from .models import Direction, Member, Message
 
 TIMELINE_LENGTH = 200
@@ -32,13 +33,17 @@ def _payload_for_display(message: Message) -> dict:
 
 
 def member_timeline(member: Member, *, limit: int = TIMELINE_LENGTH) -> list[TimelineEntry]:
-    """The latest messages, oldest first; unsent ones are left out, as LINE asks."""
-    latest = (
-        Message.objects.visible()
-        .filter(member=member)
-        .select_related("sent_by")
-        .order_by("-created_at", "-id")[:limit]
-    )
+    """The latest messages, oldest first; unsent ones are left out, as LINE asks. The member's
+    own entries and those logged once for many members they received (a campaign's multicast)
+    are read apart, each by its index, then merged."""
+    newest = ("-created_at", "-id")
+    own = Message.objects.visible().filter(member=member).select_related("sent_by")
+    shared = member_shared_messages(member.pk).visible()
+    latest = sorted(
+        [*own.order_by(*newest)[:limit], *shared.order_by(*newest)[:limit]],
+        key=lambda message: (message.created_at, message.pk),
+        reverse=True,
+    )[:limit]
     return [
         TimelineEntry(
             message=message,
@@ -46,5 +51,5 @@ def member_timeline(member: Member, *, limit: int = TIMELINE_LENGTH) -> list[Tim
                 _payload_for_display(message), sent=message.direction == Direction.OUTBOUND
             ),
         )
-        for message in reversed(list(latest))
+        for message in reversed(latest)
     ]

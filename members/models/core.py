@@ -319,12 +319,15 @@ class Message(models.Model):
     """One entry of a member's conversation: a message they sent us, or one we sent them.
 
     Outbound messages from every feature (campaigns, steps, triggers, agents, auto-replies) are
-    written here through ``members.conversations``.
+    written here through ``members.conversations``. The same message sent to many members at
+    once (a multicast batch) is one entry with no member and the send's ``audience_key``; the
+    sender keeps who received it (a campaign's deliveries) and answers for it through
+    ``members.conversations.audience_keys_register``.
     """
 
-    # A campaign writes a row here per recipient, so the row is kept cheap to write: the
-    # indexes below lead with channel and member (no separate index per foreign key), and the
-    # database checks no foreign key per row (a check costs more than the row itself, see
+    # Pushes write a row here per recipient, so the row is kept cheap to write: the indexes
+    # below lead with channel and member (no separate index per foreign key), and the database
+    # checks no foreign key per row (a check costs more than the row itself, see
     # bench/README.md, fanout). Django still deletes a member's messages with the member.
     channel = models.ForeignKey(
         Channel,
@@ -337,10 +340,19 @@ class Message(models.Model):
     member = models.ForeignKey(
         Member,
         on_delete=models.CASCADE,
+        null=True,
+        blank=True,
         related_name="messages",
         verbose_name=_("member"),
         db_index=False,
         db_constraint=False,
+        help_text=_("Empty for a message sent alike to many members (see the audience key)."),
+    )
+    audience_key = models.UUIDField(
+        _("audience key"),
+        null=True,
+        blank=True,
+        help_text=_("The send a message to many members belongs to (a campaign batch's key)."),
     )
     direction = models.CharField(_("direction"), max_length=3, choices=Direction.choices)
     message_type = models.CharField(_("type"), max_length=20)
@@ -380,6 +392,11 @@ class Message(models.Model):
         ordering = ["created_at", "id"]
         indexes = [
             models.Index(fields=["member", "created_at"], name="message_member_time_idx"),
+            models.Index(
+                fields=["audience_key"],
+                condition=models.Q(audience_key__isnull=False),
+                name="message_audience_idx",
+            ),
             # Only messages LINE gave an id (what members sent us, what we pushed one by one).
             models.Index(
                 fields=["channel", "line_message_id"],
@@ -395,6 +412,10 @@ class Message(models.Model):
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(direction__in=Direction.values), name="message_direction_known"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(member__isnull=False) | models.Q(audience_key__isnull=False),
+                name="message_member_or_audience",
             ),
             # An inbound message is stored once per webhook event, however often LINE sends it.
             models.UniqueConstraint(

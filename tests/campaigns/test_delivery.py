@@ -27,8 +27,9 @@ from campaigns.models import (
 from campaigns.tasks import send_campaign_batch
 from linebot.client import client_for_channel
 from linebot.shared_redis import shared_redis
-from members.conversations import messages_log_sent
+from members.conversations import messages_log_sent_each
 from members.models import FriendStatus, Member, Message, MessageSource, Segment
+from members.timeline import member_timeline
 from tests.conftest import wait_for
 from tests.factories import ChannelFactory
 
@@ -131,11 +132,13 @@ def test_deleting_a_member_or_a_campaign_deletes_its_deliveries_and_log(db):
     campaign = campaign_for(channel, [{"type": "text", "text": "hi"}])
     campaign_prepare(campaign)
     run = campaign.runs.get()
-    messages_log_sent(
+    assert run.deliveries.count() == 2
+    messages_log_sent_each(
         channel_id=channel.pk,
-        members=Delivery.objects.filter(run=run),
-        member_field="member_id",
-        messages=[{"type": "text", "text": "hi"}],
+        sent=[
+            (ann.pk, [{"type": "text", "text": "hi"}]),
+            (bob.pk, [{"type": "text", "text": "hi"}]),
+        ],
         source=MessageSource.CAMPAIGN,
         source_id=campaign.pk,
         created_at=timezone.now(),
@@ -176,9 +179,12 @@ def test_multicast_reaches_every_friend_exactly_once_under_faults(line_app):
     ]
     assert all(len(r["body"]["to"]) <= 500 for r in accepted)
     assert len({r["headers"].get("X-Line-Retry-Key") for r in accepted}) == 3
+    # Logged once per batch; every friend's conversation shows it once.
     logged = Message.objects.filter(source=MessageSource.CAMPAIGN, source_id=campaign.pk)
-    assert logged.count() == 1050
-    assert logged.values("member").distinct().count() == 1050
+    assert list(logged.values_list("member", "text")) == [(None, "Sale today")] * 3
+    for member in Member.objects.filter(channel=channel, friend_status=FriendStatus.FRIEND):
+        assert [entry.message.text for entry in member_timeline(member)] == ["Sale today"]
+    assert member_timeline(Member.objects.get(line_user_id=blocked)) == []
 
 
 def test_personalised_push_reaches_each_member_once_under_faults(line_app):

@@ -8,6 +8,7 @@ from campaigns.models import DeliveryStatus
 from campaigns.narrowcast import narrowcast_error_text
 from linebot.types import NarrowcastProgress
 from members.models import FriendStatus, Member, Message, MessageSource
+from members.timeline import member_timeline
 from tests.campaigns.test_delivery import campaign_for, finished, friends, received
 
 
@@ -49,7 +50,9 @@ def test_a_narrowcast_reaches_each_recipient_once_through_faults(line_app, admin
     assert batch.audience_group_id == audiences[0]["audienceGroupId"]
     assert batch.deliveries.filter(status=DeliveryStatus.SENT).count() == 60
     logged = Message.objects.filter(source=MessageSource.CAMPAIGN, source_id=campaign.pk)
-    assert logged.values("member").distinct().count() == 60
+    assert list(logged.values_list("member", "audience_key")) == [(None, batch.retry_key)]
+    for member in Member.objects.filter(line_user_id__in=user_ids):
+        assert [entry.message.text for entry in member_timeline(member)] == ["Big news"]
 
 
 def test_narrowcast_error_codes_read_as_sentences():

@@ -13,7 +13,14 @@ from campaigns.frequency import (
     over_cap_member_ids,
     quiet_hours_end,
 )
-from campaigns.models import SendingPolicy
+from campaigns.models import (
+    Campaign,
+    CampaignRun,
+    Delivery,
+    DeliveryStatus,
+    MessageTemplate,
+    SendingPolicy,
+)
 from members.models import Direction, FriendStatus, Member, Message, MessageStatus
 from tests.factories import ChannelFactory
 
@@ -85,6 +92,39 @@ def test_no_policy_or_no_cap_caps_nobody(channel):
     SendingPolicy.objects.create(channel=channel, frequency_cap_count=None)
     assert list(over_cap_member_ids(channel)) == []
     assert not member_is_over_cap(someone)
+
+
+def test_a_multicast_logged_once_for_all_counts_for_each_member(channel):
+    """A multicast batch's log entry has no member: its deliveries count the send. A push's
+    delivery and its log entry share their time, so the push counts once."""
+    SendingPolicy.objects.create(channel=channel, frequency_cap_count=2, frequency_cap_days=7)
+    now = timezone.now()
+    multicast, pushed, finished_long_ago = (member(channel, n) for n in range(3))
+    template = MessageTemplate.objects.create(
+        name="t", channel=channel, messages=[{"type": "text", "text": "x"}]
+    )
+    campaign = Campaign.objects.create(channel=channel, name="c", template=template)
+    recent = CampaignRun.objects.create(campaign=campaign, number=1)
+    old = CampaignRun.objects.create(
+        campaign=campaign, number=2, finished_at=now - dt.timedelta(days=9)
+    )
+
+    def delivered(member, run, at):
+        Delivery.objects.create(
+            campaign=campaign, run=run, member=member, status=DeliveryStatus.SENT, sent_at=at
+        )
+
+    delivered(multicast, recent, now - dt.timedelta(days=2))
+    sent(multicast, source="step", at=now - dt.timedelta(days=1))
+    push_time = now - dt.timedelta(days=3)
+    delivered(pushed, recent, push_time)
+    sent(pushed, source="campaign", at=push_time)
+    delivered(finished_long_ago, old, now - dt.timedelta(days=10))
+    sent(finished_long_ago, source="step", at=now - dt.timedelta(days=1))
+
+    assert set(over_cap_member_ids(channel, now=now)) == {multicast.pk}
+    assert member_is_over_cap(multicast, now=now)
+    assert not member_is_over_cap(pushed, now=now)
 
 
 def test_quiet_hours_across_midnight_end_the_next_morning_in_japan(channel):

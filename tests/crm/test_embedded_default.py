@@ -18,9 +18,10 @@ from linebot.models import Channel, WebhookEvent
 from linebot.signature import signature_create
 from linebot.webhook import webhook_events_handle_batch, webhook_receive
 from members.bulk import rows_update
-from members.conversations import messages_log_sent
+from members.conversations import messages_log_shared
 from members.models import FriendStatus, Member, MemberEvent, Message, MessageSource, Segment
 from members.segments import segment_count
+from members.timeline import member_timeline
 
 channel = Channel.objects.create(
     name="Shop", channel_id="1650000001", channel_secret="s" * 32, access_token="t"
@@ -42,9 +43,9 @@ run = campaign.runs.get()
 rows = list(Delivery.objects.filter(run=run).order_by("member_id").values_list(
     "status", "reason", "batch_number"))
 
-logged = messages_log_sent(
-    channel_id=channel.pk, members=Delivery.objects.filter(run=run, status="pending"),
-    member_field="member_id", messages=[{"type": "text", "text": "Sale"}],
+logged = messages_log_shared(
+    channel_id=channel.pk, audience_key=SendBatch.objects.get(run=run).retry_key,
+    messages=[{"type": "text", "text": "Sale"}],
     source=MessageSource.CAMPAIGN, source_id=campaign.pk, created_at=timezone.now(),
 )
 updated = rows_update(
@@ -89,6 +90,10 @@ print(json.dumps({
     "events": [receipt.received, len(receipt.new_event_ids), len(again.new_event_ids)],
     "handled": sorted(e.status for e in handled),
     "inbound": sorted(Message.objects.filter(direction="in").values_list("text", flat=True)),
+    "timeline": [entry.message.text for entry in member_timeline(friends[0])],
+    "received": segment_count(Segment.objects.create(channel=channel, name="got it", definition={
+        "version": 1, "root": {"type": "group", "op": "and", "rules": [
+            {"type": "received_campaign", "campaign": campaign.pk}]}})),
     "spenders": segment_count(spenders), "lifetime": segment_count(lifetime),
 }))
 """
@@ -106,8 +111,11 @@ def test_hot_paths_run_on_the_embedded_sqlite_default(tmp_path):
         ["skipped", "opted_out", None],
     ]
     assert values["batches"] == 1
-    # The multicast's log and the pushes' outcomes, written by the database.
-    assert values["logged"] == 5 and values["updated"] == 5
+    # The multicast's log (once for the batch) and the pushes' outcomes; the members who were
+    # sent it see it in their conversation and are found by "received the campaign".
+    assert values["logged"] == 1 and values["updated"] == 5
+    assert values["timeline"] == ["Sale"]
+    assert values["received"] == 5
     assert values["sent_ids"] == sorted(f"r{n}" for n in range(1, 6))
     # Webhooks: stored once (the repeat stores nothing), handled as one batch.
     assert values["events"] == [3, 3, 0]
