@@ -44,7 +44,11 @@ from linebot.client import client_for_channel
 from linebot.endpoints import MAX_MULTICAST_RECIPIENTS
 from linebot.errors import LineApiError, LineRateLimited, LineServerError, LineTransportError
 from members.bulk import rows_copy, rows_update
-from members.conversations import messages_log_sent_each, messages_log_shared
+from members.conversations import (
+    messages_log_sent_each,
+    messages_log_shared,
+    messages_log_shared_sql,
+)
 from members.models import FriendStatus, Member, MessageSource
 from members.segments import segment_compile
 from members.tracking import track_links
@@ -662,7 +666,8 @@ def campaign_send_batch(
             changes["error"] = str(retry)
         if finished:
             changes.update(status=SendBatchStatus.DONE, sent_at=timezone.now())
-        SendBatch.objects.filter(pk=batch.pk).update(**changes)
+        if not getattr(batch, "closed", False):  # the outcome's statement may have done it
+            SendBatch.objects.filter(pk=batch.pk).update(**changes)
     if retry is not None:
         raise retry
     return BatchOutcome("done" if finished else "stopped", (batch.run_id, batch.number))
@@ -769,37 +774,50 @@ def _send_multicast(
 def _record_sent_sql() -> str:
     quote = connection.ops.quote_name
     deliveries, runs = quote(Delivery._meta.db_table), quote(CampaignRun._meta.db_table)
-    campaigns = quote(Campaign._meta.db_table)
+    campaigns, batches = quote(Campaign._meta.db_table), quote(SendBatch._meta.db_table)
     # Identifiers from the models, statuses from our own choices; values are parameters.
     return (
         f"WITH sent AS (UPDATE {deliveries} SET status = '{DeliveryStatus.SENT}', "  # noqa: S608
         "sent_at = %s WHERE run_id = %s AND batch_number = %s "
         f"AND status = '{DeliveryStatus.PENDING}' RETURNING 1), "
         "counted AS (SELECT count(*) AS n FROM sent), "
+        "logged AS ({log}), "
         f"run_counted AS (UPDATE {runs} SET sent_count = sent_count + counted.n "
         "FROM counted WHERE id = %s RETURNING counted.n), "
         # Reading what the run's update returned makes it lock the run's row before the
         # campaign's, the order every writer of both keeps (no deadlock).
         f"campaign_counted AS (UPDATE {campaigns} SET sent_count = sent_count + run_counted.n "
-        "FROM run_counted WHERE current_run_id = %s) "
+        "FROM run_counted WHERE current_run_id = %s), "
+        f"closed AS (UPDATE {batches} SET status = '{SendBatchStatus.DONE}', sent_at = %s, "
+        "request_id = %s, attempts = attempts + 1 WHERE id = %s) "
         "SELECT n FROM counted"
     )
 
 
 def _record_sent(campaign: Campaign, batch: SendBatch, messages: list, now) -> None:
     """Mark the batch's pending rows sent at ``now``, add them to the counts and log the
-    messages once for all of them (``messages_log_shared``: the batch's key names the send,
-    and its members' deliveries say who received it). PostgreSQL marks and counts in one
-    statement; other databases in three."""
+    messages once for all of them (the batch's key names the send; its members' deliveries
+    say who received it). On PostgreSQL one prepared statement does it all and closes the
+    batch too (``batch.closed``); other databases take a statement each."""
     if connection.vendor == "postgresql":
-        params = [now, batch.run_id, batch.number, batch.run_id, batch.run_id]
-        with _pg_statement(_record_sent_sql(), params) as cursor:
-            (sent,) = cursor.fetchone()
-    else:
-        sent = batch.deliveries.filter(status=DeliveryStatus.PENDING).update(
-            status=DeliveryStatus.SENT, sent_at=now
+        log_sql, log_params = messages_log_shared_sql(
+            channel_id=campaign.channel_id,
+            audience_key=batch.retry_key,
+            messages=messages,
+            source=MessageSource.CAMPAIGN,
+            source_id=campaign.pk,
+            created_at=now,
+            condition="EXISTS (SELECT 1 FROM sent)",
         )
-        _count(batch.run_id, sent=sent)
+        params = [now, batch.run_id, batch.number, *log_params, batch.run_id, batch.run_id]
+        params += [now, batch.request_id, batch.pk]
+        _pg_statement(_record_sent_sql().replace("{log}", log_sql), params).close()
+        batch.closed = True
+        return
+    sent = batch.deliveries.filter(status=DeliveryStatus.PENDING).update(
+        status=DeliveryStatus.SENT, sent_at=now
+    )
+    _count(batch.run_id, sent=sent)
     if sent:
         messages_log_shared(
             channel_id=campaign.channel_id,

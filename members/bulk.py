@@ -3,6 +3,8 @@
 - ``rows_insert_new``: ``INSERT ... ON CONFLICT (target) DO NOTHING``, saying which rows were
   new (``bulk_create(ignore_conflicts=True)`` can neither name the conflict target, which a
   partial unique index needs, nor say which rows it wrote).
+- ``rows_insert_select``: an ``INSERT ... SELECT`` statement for a larger one to include (a
+  multicast logs its messages in the statement that marks its deliveries sent).
 - ``rows_copy``: many rows from Python by ``COPY``, several times faster than ``INSERT``.
 - ``rows_update``: each row its own values, in one ``UPDATE ... FROM unnest(...)``.
 """
@@ -137,6 +139,44 @@ def _rows_insert_new_values(model, fields, records, returning) -> list[tuple]:
             cursor.execute(sql, params)
             inserted.extend(cursor.fetchall())
     return inserted
+
+
+def rows_insert_select(
+    model: type[models.Model], *, source: str, expressions: dict[str, str], row: dict
+) -> tuple[str, list]:
+    """The statement ``INSERT INTO <model> (...) SELECT ... FROM <source>`` and its parameters,
+    for the database to write one row per row of ``source`` (a subquery, or a name a larger
+    statement defines).
+
+    The attnames in ``expressions`` take those SQL expressions over ``source``; every other
+    field takes its value from ``row`` (attnames to Python values, the same for every row) or
+    its default, as ``save`` would give it. ``source`` and ``expressions`` are the caller's own
+    SQL, never input; values are parameters (``%s``, in the statement's order).
+    """
+    ops = connection.ops
+    fields, defaults, varying = _fields_and_defaults(model)
+    unknown = (row.keys() | expressions.keys()) - defaults.keys()
+    if unknown:
+        raise ValueError(f"{model._meta.label} has no fields {sorted(unknown)}")
+    if varying - row.keys() - expressions.keys():
+        raise ValueError(f"give {sorted(varying - row.keys())}: their default differs per row")
+    selected, params = [], []
+    for target in fields:
+        if target.attname in expressions:
+            selected.append(expressions[target.attname])
+        else:
+            selected.append("%s")
+            params.append(
+                target.get_db_prep_save(
+                    row.get(target.attname, defaults[target.attname]), connection
+                )
+            )
+    columns = ", ".join(ops.quote_name(f.column) for f in fields)
+    sql = (
+        f"INSERT INTO {ops.quote_name(model._meta.db_table)} ({columns}) "  # noqa: S608
+        f"SELECT {', '.join(selected)} FROM {source}"
+    )
+    return sql, params
 
 
 def rows_copy(model: type[models.Model], rows: Iterable[dict]) -> int:

@@ -2,8 +2,8 @@
 
 Every outbound message of every feature goes through ``message_send`` (or, for senders with
 their own pipeline, ``messages_record_outbound`` and, in bulk, ``messages_log_sent_each`` per
-member and ``messages_log_shared`` once for many), so a member's page shows their whole
-history.
+member and ``messages_log_shared`` or ``messages_log_shared_sql`` once for many), so a
+member's page shows their whole history.
 """
 
 import datetime as dt
@@ -20,7 +20,7 @@ from linebot.client import client_for_channel
 from linebot.errors import LineApiError, LineBadRequest
 from linebot.validation import validate_messages
 
-from .bulk import rows_copy, rows_insert_new
+from .bulk import rows_copy, rows_insert_new, rows_insert_select
 from .models import Direction, FriendStatus, Member, Message, MessageSource, MessageStatus
 
 logger = logging.getLogger(__name__)
@@ -191,6 +191,46 @@ def messages_log_shared(
         for payload in messages
     ]
     return len(Message.objects.bulk_create(rows))
+
+
+def messages_log_shared_sql(
+    *,
+    channel_id: int,
+    audience_key: uuid.UUID,
+    messages: Sequence[dict],
+    source: str,
+    source_id: int | None,
+    created_at: dt.datetime,
+    condition: str = "TRUE",
+) -> tuple[str, list]:
+    """PostgreSQL: ``messages_log_shared`` as a statement (and its parameters) for a larger one
+    to include, writing only where the SQL ``condition`` holds (a multicast logs its messages
+    in the statement that marks its deliveries sent, if it marked any). The message objects
+    travel as three array parameters, so the text is the same for every send and PostgreSQL
+    plans it once per connection."""
+    from psycopg.types.json import Jsonb
+
+    row = _outbound_row(
+        {}, channel_id=channel_id, source=source, source_id=source_id, created_at=created_at
+    )
+    per_message = {"message_type": "m.message_type", "payload": "m.payload", "text": "m.text"}
+    for name in per_message:
+        row.pop(name)
+    sql, params = rows_insert_select(
+        Message,
+        source=(
+            "unnest(%s::varchar[], %s::jsonb[], %s::text[]) AS m(message_type, payload, text) "
+            f"WHERE {condition}"
+        ),
+        expressions=per_message,
+        row={**row, "member_id": None, "audience_key": audience_key},
+    )
+    params += [
+        [payload.get("type", "") for payload in messages],
+        [Jsonb(payload) for payload in messages],
+        [message_readable_text(payload) for payload in messages],
+    ]
+    return sql, params
 
 
 @dataclass(frozen=True)
