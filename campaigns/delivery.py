@@ -14,6 +14,7 @@ same keys, so LINE answers 409 ("already accepted") instead of sending twice.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -306,7 +307,8 @@ def _resolve_chunk(
             written, to_send, last = _deliveries_write_chunk(campaign, run, targets, size, chunk)
             resolved = run.resolved_count + to_send
             done = chunk is None or written < chunk
-            made = SendBatch.objects.filter(run_id=run_id).aggregate(n=Max("number"))["n"] or 0
+            # Every chunk before the last makes only whole batches: those already made.
+            made = run.resolved_count // size
             ready = -(-resolved // size) if done else resolved // size
             SendBatch.objects.bulk_create(
                 SendBatch(campaign=campaign, run_id=run_id, number=number)
@@ -410,9 +412,8 @@ def campaign_prepare(campaign: Campaign, *, on_batches: Callable[[], None] | Non
     row itself, a chunk of targets at a time in member id order (``_resolve_chunk``), and
     ``on_batches`` is called once the first batches are committed, so that sending starts
     while the rest is written (in one statement under a frequency cap); an A/B test's
-    recipients are written in one transaction. Runs
-    once per run (``prepared_at``), and carries on where a stopped preparer left off; returns
-    the number of members to message.
+    recipients are written in one transaction. Runs once per run (``prepared_at``), and carries
+    on where a stopped preparer left off; returns the number of members to message.
     """
     with transaction.atomic():
         campaign = Campaign.objects.select_for_update().get(pk=campaign.pk)
@@ -562,6 +563,7 @@ def _pg_statement(sql: str, params: Sequence):
     return cursor
 
 
+@functools.cache  # the same text for every batch
 def _multicast_claim_sql() -> str:
     quote = connection.ops.quote_name
     batches, campaigns = quote(SendBatch._meta.db_table), quote(Campaign._meta.db_table)
@@ -771,6 +773,7 @@ def _send_multicast(
     return True
 
 
+@functools.cache  # the same text for every batch
 def _record_sent_sql() -> str:
     quote = connection.ops.quote_name
     deliveries, runs = quote(Delivery._meta.db_table), quote(CampaignRun._meta.db_table)

@@ -74,9 +74,14 @@ def _over_cap_sql(
     )
 
 
-def channel_has_frequency_cap(channel: Channel | int) -> bool:
+def _cap_policy(channel: Channel | int) -> SendingPolicy | None:
+    """The channel's policy if it caps marketing messages, else None."""
     policy = sending_policy(channel)
-    return policy is not None and policy.frequency_cap_count is not None
+    return policy if policy is not None and policy.frequency_cap_count is not None else None
+
+
+def channel_has_frequency_cap(channel: Channel | int) -> bool:
+    return _cap_policy(channel) is not None
 
 
 def over_cap_member_ids(channel: Channel | int, *, now: dt.datetime | None = None) -> QuerySet:
@@ -84,16 +89,16 @@ def over_cap_member_ids(channel: Channel | int, *, now: dt.datetime | None = Non
 
     Empty when the channel has no cap.
     """
-    policy = sending_policy(channel)
-    if policy is None or policy.frequency_cap_count is None:
+    policy = _cap_policy(channel)
+    if policy is None:
         return Member.objects.none().values_list("pk", flat=True)
     return Member.objects.filter(id__in=_over_cap_sql(policy, now)).values_list("pk", flat=True)
 
 
 def member_is_over_cap(member: Member, *, now: dt.datetime | None = None) -> bool:
     """Whether one more marketing message would take the member past the channel's cap."""
-    policy = sending_policy(member.channel_id)
-    if policy is None or policy.frequency_cap_count is None:
+    policy = _cap_policy(member.channel_id)
+    if policy is None:
         return False
     over = _over_cap_sql(policy, now, member_id=member.pk)
     return Member.objects.filter(pk=member.pk, id__in=over).exists()
